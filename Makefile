@@ -1,0 +1,49 @@
+# The two set-up commands of the README:
+#   make run    create .venv, install, migrate the SQLite database, serve on :6543
+#   make test   install the test extras and Chromium (if missing), run everything
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+PYTEST_ARGS ?=
+
+.PHONY: run test serve migrate install install-test chromium lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[testing]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: $(VENV)/.installed
+	$(BIN)/alembic -c development.ini upgrade head
+
+run: migrate
+	$(BIN)/pserve development.ini
+
+# Debian's Chromium for the browser tests; Playwright drives it, never downloads one.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+lint: $(VENV)/.installed-test
+	$(BIN)/lint-imports
+
+test: $(VENV)/.installed-test chromium lint
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,189 @@
+"""The Auth.js-compatible authentication core, a Pyramid add-on.
+
+``config.include("app.auth")`` reads the ``auth.*`` settings, mounts the
+HTTP API at ``auth.base_path`` (default ``/api/auth``), installs the security
+policy and the SQLAlchemy adapter, and adds two directives:
+
+- ``config.add_auth_provider(provider)``: enable a provider (a duplicate id is
+  a start-up conflict);
+- ``config.add_auth_callback(kind, fn)``: Auth.js's ``signin``, ``redirect``,
+  ``jwt`` and ``session`` callbacks.
+
+Everything an application may use is exported here; the rest is internal.
+The core has no signup: users come from OAuth/email sign-in or from an
+application's credentials ``authorize``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyramid.config import PHASE3_CONFIG
+from pyramid.exceptions import ConfigurationError
+from pyramid.response import Response
+
+from app.auth.adapter import SQLAlchemyAdapter
+from app.auth.callbacks import KINDS as CALLBACK_KINDS
+from app.auth.callbacks import Callbacks, default_redirect
+from app.auth.core import AuthCore, get_core
+from app.auth.errors import (
+    AccessDenied,
+    AuthError,
+    CredentialsSignin,
+    OAuthAccountNotLinked,
+    Verification,
+)
+from app.auth.events import AccountLinked, SessionUpdated, SignedIn, SignedOut, UserCreated
+from app.auth.interfaces import (
+    AdapterAccount,
+    AdapterSession,
+    AdapterUser,
+    IAdapter,
+    IAuthCore,
+    UserChanges,
+    VerificationTokenValue,
+)
+from app.auth.providers import Credentials, CredentialField, Provider, provider_from_settings
+from app.auth.sessions import Identity
+from app.auth.settings import AuthSettings, parse_settings
+
+__all__ = [
+    "AccessDenied",
+    "AccountLinked",
+    "AdapterAccount",
+    "AdapterSession",
+    "AdapterUser",
+    "AuthError",
+    "AuthSettings",
+    "CredentialField",
+    "Credentials",
+    "CredentialsSignin",
+    "IAdapter",
+    "Identity",
+    "OAuthAccountNotLinked",
+    "Provider",
+    "SessionUpdated",
+    "SignedIn",
+    "SignedOut",
+    "UserChanges",
+    "UserCreated",
+    "Verification",
+    "VerificationTokenValue",
+    "auth_settings",
+    "default_redirect",
+    "sign_in",
+]
+
+log = logging.getLogger(__name__)
+
+PROVIDERS_KEY = "app.auth.providers"
+CALLBACKS_KEY = "app.auth.callbacks"
+SETTINGS_KEY = "app.auth.settings"
+
+
+def auth_settings(registry_or_request: Any) -> AuthSettings:
+    """The parsed :class:`AuthSettings` of an app (pass a registry or a request)."""
+    registry = getattr(registry_or_request, "registry", registry_or_request)
+    return registry[SETTINGS_KEY]
+
+
+def sign_in(
+    request, provider_id: str, credentials: dict[str, str], callback_url: str | None = None
+) -> Response:
+    """Sign in through a provider's callback, as its form would; return the redirect.
+
+    This is the code path of ``POST callback/<id>`` minus the CSRF check
+    (the caller has checked its own form): ``authorize`` or the provider's
+    callback, the ``signin`` callbacks, the session cookie, ``SignedIn``.
+    Raises :class:`AuthError` (e.g. ``CredentialsSignin``) when refused.
+    """
+    from app.auth.flow import AuthFlow
+    from app.auth.login import finish_sign_in
+
+    flow = AuthFlow(request)
+    provider = flow.core.providers.get(provider_id)
+    if provider is None:
+        raise ConfigurationError(f"no provider {provider_id!r}")
+    flow.body = dict(credentials)
+    flow.callback_url = flow.safe_redirect(callback_url or flow.origin)
+    response = finish_sign_in(flow, provider, provider.complete(flow))
+    return flow.finish(response)
+
+
+def add_auth_provider(config, provider: Provider) -> None:
+    """Enable ``provider``; two providers with one id conflict at start-up."""
+    if not isinstance(provider, Provider):
+        raise ConfigurationError(f"{provider!r} is not an app.auth Provider")
+
+    def register() -> None:
+        config.registry.setdefault(PROVIDERS_KEY, []).append(provider)
+
+    intr = config.introspectable("auth providers", provider.id, provider.name, "auth provider")
+    intr["type"] = provider.type
+    config.action(("app.auth.provider", provider.id), register, introspectables=(intr,))
+
+
+def add_auth_callback(config, kind: str, callback) -> None:
+    """Add an Auth.js callback of ``kind`` (signin, redirect, jwt, session)."""
+    if kind not in CALLBACK_KINDS:
+        raise ConfigurationError(
+            f"unknown auth callback kind {kind!r}; use one of {', '.join(CALLBACK_KINDS)}"
+        )
+    callback = config.maybe_dotted(callback)
+
+    def register() -> None:
+        config.registry.setdefault(CALLBACKS_KEY, {}).setdefault(kind, []).append(callback)
+
+    config.action(None, register)
+
+
+def _assemble(config) -> None:
+    registry = config.registry
+    settings: AuthSettings = registry[SETTINGS_KEY]
+    providers = {p.id: p for p in registry.get(PROVIDERS_KEY, [])}
+    callbacks = {k: tuple(v) for k, v in registry.get(CALLBACKS_KEY, {}).items()}
+    core = AuthCore(settings, providers, Callbacks(**callbacks))
+    registry.registerUtility(core, IAuthCore)
+    log.info(
+        "auth core at %s: providers=%s strategy=%s",
+        settings.base_path, ",".join(providers) or "none", settings.session_strategy,
+    )
+
+
+def includeme(config) -> None:
+    settings = parse_settings(config.get_settings())
+    config.registry[SETTINGS_KEY] = settings
+
+    config.include("pyramid_jinja2")
+    config.include("pyramid_services")
+    config.include("app.resources")
+
+    config.add_directive("add_auth_provider", add_auth_provider)
+    config.add_directive("add_auth_callback", add_auth_callback)
+
+    from app.auth.derivers import authjs_view
+    from app.auth.flow import AuthFlow
+    from app.auth.resources import AuthRoot
+    from app.auth.security import AuthSecurityPolicy
+
+    config.add_view_deriver(authjs_view)
+    config.add_request_method(AuthFlow, "auth_flow", reify=True)
+    config.add_request_method(
+        lambda request, *path, query=None: request.auth_flow.url(*path, query=query),
+        "auth_url",
+    )
+    config.set_security_policy(AuthSecurityPolicy())
+    config.register_service_factory(
+        lambda context, request: SQLAlchemyAdapter(request.dbsession), IAdapter
+    )
+    config.add_resource_child(settings.base_path, AuthRoot)
+
+    for ps in settings.providers:
+        config.add_auth_provider(provider_from_settings(ps, settings))
+
+    config.action("app.auth.core", _assemble, args=(config,), order=PHASE3_CONFIG + 10)
+    config.scan("app.auth.views")
+
+
+__all__ += ["get_core", "AuthCore", "IAuthCore", "Callbacks"]

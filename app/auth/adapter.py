@@ -1,0 +1,193 @@
+"""The SQLAlchemy adapter: Auth.js's adapter methods over :mod:`app.auth.models`.
+
+It works on the request's session (``request.dbsession``), so everything it
+writes commits or rolls back with the request. It flushes, never commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session as DBSession
+
+from app.auth.interfaces import (
+    AdapterAccount,
+    AdapterSession,
+    AdapterUser,
+    UserChanges,
+    VerificationTokenValue,
+)
+from app.auth.models import Account, Session, User, VerificationToken
+
+
+def _user(row: User) -> AdapterUser:
+    return AdapterUser(
+        id=str(row.id),
+        email=row.email,
+        name=row.name,
+        image=row.image,
+        email_verified=row.email_verified,
+    )
+
+
+def _int_id(user_id: str | int) -> int | None:
+    try:
+        return int(user_id)
+    except (TypeError, ValueError):
+        return None
+
+
+class SQLAlchemyAdapter:
+    def __init__(self, dbsession: DBSession) -> None:
+        self.db = dbsession
+
+    # users ---------------------------------------------------------------
+    def create_user(
+        self,
+        email: str | None,
+        name: str | None = None,
+        image: str | None = None,
+        email_verified: dt.datetime | None = None,
+    ) -> AdapterUser:
+        row = User(email=email, name=name, image=image, email_verified=email_verified)
+        self.db.add(row)
+        self.db.flush()
+        return _user(row)
+
+    def get_user(self, user_id: str | int) -> AdapterUser | None:
+        pk = _int_id(user_id)
+        row = self.db.get(User, pk) if pk is not None else None
+        return _user(row) if row else None
+
+    def get_user_by_email(self, email: str) -> AdapterUser | None:
+        row = self.db.scalars(
+            select(User).where(func.lower(User.email) == email.strip().lower())
+        ).first()
+        return _user(row) if row else None
+
+    def get_user_by_account(
+        self, provider: str, provider_account_id: str
+    ) -> AdapterUser | None:
+        row = self.db.scalars(
+            select(User)
+            .join(Account)
+            .where(
+                Account.provider == provider,
+                Account.provider_account_id == provider_account_id,
+            )
+        ).first()
+        return _user(row) if row else None
+
+    def update_user(self, user_id: str | int, changes: UserChanges) -> AdapterUser:
+        row = self.db.get(User, _int_id(user_id))
+        if row is None:
+            raise LookupError(f"no user {user_id}")
+        for name in ("name", "email", "image", "email_verified"):
+            value = getattr(changes, name)
+            if value is not None:
+                setattr(row, name, value)
+        self.db.flush()
+        return _user(row)
+
+    def delete_user(self, user_id: str | int) -> None:
+        self.db.execute(delete(User).where(User.id == _int_id(user_id)))
+
+    # accounts ------------------------------------------------------------
+    def link_account(self, account: AdapterAccount) -> AdapterAccount:
+        self.db.add(
+            Account(
+                user_id=_int_id(account.user_id),
+                type=account.type,
+                provider=account.provider,
+                provider_account_id=account.provider_account_id,
+                access_token=account.access_token,
+                refresh_token=account.refresh_token,
+                expires_at=account.expires_at,
+                id_token=account.id_token,
+                scope=account.scope,
+                token_type=account.token_type,
+                session_state=account.session_state,
+            )
+        )
+        self.db.flush()
+        return account
+
+    def unlink_account(self, provider: str, provider_account_id: str) -> None:
+        self.db.execute(
+            delete(Account).where(
+                Account.provider == provider,
+                Account.provider_account_id == provider_account_id,
+            )
+        )
+
+    # sessions ------------------------------------------------------------
+    def create_session(
+        self, session_token: str, user_id: str | int, expires: dt.datetime
+    ) -> AdapterSession:
+        self.db.add(Session(session_token=session_token, user_id=_int_id(user_id), expires=expires))
+        self.db.flush()
+        return AdapterSession(session_token, str(user_id), expires)
+
+    def get_session_and_user(
+        self, session_token: str
+    ) -> tuple[AdapterSession, AdapterUser] | None:
+        found = self.db.execute(
+            select(Session, User)
+            .join(User, Session.user_id == User.id)
+            .where(Session.session_token == session_token)
+        ).first()
+        if found is None:
+            return None
+        session, user = found
+        return (
+            AdapterSession(session.session_token, str(session.user_id), session.expires),
+            _user(user),
+        )
+
+    def update_session(
+        self, session_token: str, expires: dt.datetime
+    ) -> AdapterSession | None:
+        row = self.db.scalars(
+            select(Session).where(Session.session_token == session_token)
+        ).first()
+        if row is None:
+            return None
+        row.expires = expires
+        self.db.flush()
+        return AdapterSession(row.session_token, str(row.user_id), row.expires)
+
+    def delete_session(self, session_token: str) -> None:
+        self.db.execute(delete(Session).where(Session.session_token == session_token))
+
+    def delete_user_sessions(self, user_id: str | int, keep: str | None = None) -> int:
+        query = delete(Session).where(Session.user_id == _int_id(user_id))
+        if keep is not None:
+            query = query.where(Session.session_token != keep)
+        return self.db.execute(query).rowcount or 0
+
+    # verification tokens -------------------------------------------------
+    def create_verification_token(
+        self, token: VerificationTokenValue
+    ) -> VerificationTokenValue:
+        self.db.add(
+            VerificationToken(
+                identifier=token.identifier, token=token.token, expires=token.expires
+            )
+        )
+        self.db.flush()
+        return token
+
+    def use_verification_token(
+        self, identifier: str, token: str
+    ) -> VerificationTokenValue | None:
+        # DELETE ... RETURNING makes "use" atomic: of two concurrent clicks on
+        # one link, exactly one gets the row.
+        row = self.db.execute(
+            delete(VerificationToken)
+            .where(VerificationToken.identifier == identifier, VerificationToken.token == token)
+            .returning(VerificationToken.identifier, VerificationToken.token, VerificationToken.expires)
+        ).first()
+        if row is None:
+            return None
+        return VerificationTokenValue(row.identifier, row.token, row.expires)

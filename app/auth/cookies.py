@@ -1,0 +1,152 @@
+"""Auth.js cookie names, attributes, serialisation and session-token chunking.
+
+Names follow ``@auth/core`` (``lib/utils/cookie.ts``): ``authjs.*`` on plain
+http, ``__Secure-authjs.*`` (and ``__Host-authjs.csrf-token``) on https.
+Every cookie is ``HttpOnly; SameSite=Lax; Path=/``, ``Secure`` on https, no
+``Domain``. Values are percent-encoded as JavaScript's ``encodeURIComponent``
+does (the ``cookie`` npm package), attributes in the same order, so a
+response here is byte-for-byte what Auth.js would send.
+
+A session token longer than :data:`CHUNK_SIZE` is split over ``<name>.0``,
+``<name>.1`` ... and re-assembled in numeric order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import format_datetime
+from urllib.parse import quote, unquote
+
+CHUNK_SIZE = 4096 - 160  # 3936 characters of value per cookie, as Auth.js
+MAX_CHUNKS = 16  # more than this is not a session we made: ignore it
+CHECK_MAX_AGE = 15 * 60  # PKCE / state / nonce cookies live 15 minutes
+
+_ENCODE_SAFE = "-_.!~*'()"  # encodeURIComponent leaves these (and alphanumerics)
+
+
+@dataclass(frozen=True)
+class CookieNames:
+    session_token: str
+    callback_url: str
+    csrf_token: str
+    pkce_code_verifier: str
+    state: str
+    nonce: str
+
+
+def cookie_names(secure: bool) -> CookieNames:
+    prefix = "__Secure-" if secure else ""
+    return CookieNames(
+        session_token=f"{prefix}authjs.session-token",
+        callback_url=f"{prefix}authjs.callback-url",
+        csrf_token=f"{'__Host-' if secure else ''}authjs.csrf-token",
+        pkce_code_verifier=f"{prefix}authjs.pkce.code_verifier",
+        state=f"{prefix}authjs.state",
+        nonce=f"{prefix}authjs.nonce",
+    )
+
+
+SECURE_NAMES = cookie_names(True)
+PLAIN_NAMES = cookie_names(False)
+
+
+def http_date(when: dt.datetime) -> str:
+    return format_datetime(when.astimezone(dt.UTC), usegmt=True)
+
+
+def serialize(
+    name: str,
+    value: str,
+    *,
+    secure: bool,
+    max_age: int | None = None,
+    expires: dt.datetime | None = None,
+    same_site: str = "Lax",
+    http_only: bool = True,
+    path: str = "/",
+) -> str:
+    """One ``Set-Cookie`` header value, attributes in Auth.js's order."""
+    parts = [f"{name}={quote(value, safe=_ENCODE_SAFE)}"]
+    if max_age is not None:
+        parts.append(f"Max-Age={int(max_age)}")
+    parts.append(f"Path={path}")
+    if expires is not None:
+        parts.append(f"Expires={http_date(expires)}")
+    if http_only:
+        parts.append("HttpOnly")
+    if secure:
+        parts.append("Secure")
+    if same_site:
+        parts.append(f"SameSite={same_site}")
+    return "; ".join(parts)
+
+
+def deletion(name: str, *, secure: bool, same_site: str = "Lax") -> str:
+    """The header that removes cookie ``name`` (empty value, ``Max-Age=0``)."""
+    return serialize(name, "", secure=secure, max_age=0, same_site=same_site)
+
+
+def read(cookies: Mapping[str, str], name: str) -> str | None:
+    """A request cookie's value, percent-decoded; ``None`` when absent or empty."""
+    raw = cookies.get(name)
+    if not raw:
+        return None
+    return unquote(raw, errors="strict") if "%" in raw else raw
+
+
+class SessionStore:
+    """The (possibly chunked) session-token cookie of one request.
+
+    ``value`` re-assembles what the browser sent; :meth:`set` and
+    :meth:`clear` return the ``Set-Cookie`` headers that replace or remove
+    it, deleting chunk names that the new value no longer uses.
+    """
+
+    def __init__(self, name: str, cookies: Mapping[str, str], *, secure: bool) -> None:
+        self.name = name
+        self.secure = secure
+        chunk = re.compile(re.escape(name) + r"\.(\d{1,3})")
+        found: dict[str, str] = {}
+        for key, raw in cookies.items():
+            if raw and (key == name or chunk.fullmatch(key)):
+                found[key] = raw
+        self.present = found
+
+    @property
+    def value(self) -> str | None:
+        numbered = sorted(
+            ((int(k.rsplit(".", 1)[1]), v) for k, v in self.present.items() if k != self.name),
+            key=lambda item: item[0],
+        )
+        if numbered:
+            if len(numbered) > MAX_CHUNKS:
+                return None
+            raw = "".join(v for _, v in numbered)
+        else:
+            raw = self.present.get(self.name)
+        if not raw:
+            return None
+        try:
+            return unquote(raw, errors="strict") if "%" in raw else raw
+        except UnicodeDecodeError:
+            return None
+
+    def set(self, value: str, *, expires: dt.datetime) -> list[str]:
+        if len(value) <= CHUNK_SIZE:
+            chunks = {self.name: value}
+        else:
+            chunks = {
+                f"{self.name}.{i}": value[start : start + CHUNK_SIZE]
+                for i, start in enumerate(range(0, len(value), CHUNK_SIZE))
+            }
+        headers = [deletion(n, secure=self.secure) for n in self.present if n not in chunks]
+        headers += [
+            serialize(n, v, secure=self.secure, expires=expires) for n, v in chunks.items()
+        ]
+        return headers
+
+    def clear(self) -> list[str]:
+        return [deletion(n, secure=self.secure) for n in self.present]

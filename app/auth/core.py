@@ -1,0 +1,37 @@
+"""The assembled core: settings, codec, providers and callbacks, one per registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from zope.interface import implementer
+
+from app.auth.callbacks import Callbacks
+from app.auth.cookies import PLAIN_NAMES, SECURE_NAMES
+from app.auth.interfaces import IAuthCore
+from app.auth.jwt import JWTCodec
+from app.auth.providers.base import Provider
+from app.auth.settings import AuthSettings
+
+
+@implementer(IAuthCore)
+class AuthCore:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        providers: Mapping[str, Provider],
+        callbacks: Callbacks,
+    ) -> None:
+        self.settings = settings
+        self.providers = MappingProxyType(dict(providers))
+        self.callbacks = callbacks
+        self.codec = JWTCodec(settings.secrets)
+        # Derive the session keys now, not on the first request.
+        for names in (PLAIN_NAMES, SECURE_NAMES):
+            self.codec.keys(names.session_token)
+
+
+def get_core(request) -> AuthCore:
+    """The core of the app serving ``request``."""
+    return request.registry.getUtility(IAuthCore)

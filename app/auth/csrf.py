@@ -1,0 +1,46 @@
+"""Auth.js double-submit CSRF tokens (``lib/actions/callback/oauth/csrf-token.ts``).
+
+The cookie holds ``<token>|sha256_hex(token + secret)``; a state-changing POST
+is accepted when that hash verifies *and* the body's ``csrfToken`` equals the
+token. The token is not bound to a session and does not rotate on sign-in,
+exactly as in Auth.js, so Auth.js's browser clients work unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CsrfState:
+    token: str
+    cookie_value: str | None  # a new cookie to set, or None when the old one is valid
+    verified: bool
+
+
+def hash_token(token: str, secret: str) -> str:
+    return hashlib.sha256((token + secret).encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_hex(32)
+
+
+def csrf_state(
+    cookie_value: str | None, secret: str, *, body_token: str | None, is_post: bool
+) -> CsrfState:
+    """Reuse the request's token when its cookie verifies, else mint a new one."""
+    if cookie_value and "|" in cookie_value:
+        token, _, digest = cookie_value.partition("|")
+        if hmac.compare_digest(digest.encode(), hash_token(token, secret).encode()):
+            verified = (
+                is_post
+                and isinstance(body_token, str)
+                and hmac.compare_digest(body_token.encode(), token.encode())
+            )
+            return CsrfState(token=token, cookie_value=None, verified=verified)
+    token = new_token()
+    return CsrfState(token=token, cookie_value=f"{token}|{hash_token(token, secret)}", verified=False)

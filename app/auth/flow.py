@@ -1,0 +1,250 @@
+"""One request's view of the core: origin, cookies, CSRF, body and callback URL.
+
+This is Auth.js's ``init`` (``lib/init.ts``) for one request. It is built
+lazily (``request.auth_flow``), so a site page that only reads the session
+never parses a body or mints a CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+from pyramid.decorator import reify
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPRequestEntityTooLarge
+from pyramid.traversal import find_resource
+
+from app.auth import cookies
+from app.auth.core import AuthCore, get_core
+from app.auth.csrf import CsrfState, csrf_state
+from app.auth.errors import InvalidCallbackUrl, MissingCSRF
+from app.auth.sessions import Identity, SessionState, identity_of, read_session
+
+log = logging.getLogger(__name__)
+
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
+                   r"|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f\\]")
+MAX_FIELDS = 200
+
+
+def flat_query(text: str) -> dict[str, str]:
+    """A query string as a flat dict, last value winning (as Auth.js)."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="replace", max_num_fields=MAX_FIELDS)
+    except ValueError:
+        raise HTTPBadRequest("too many fields") from None
+    return dict(pairs)
+
+
+def valid_http_url(url: str, origin: str) -> bool:
+    """True when ``url`` (relative ones resolved against ``origin``) is http(s)."""
+    if not isinstance(url, str) or _UNSAFE_URL.search(url):
+        return False
+    try:
+        parts = urlsplit(urljoin(origin + "/", url))
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def secure_scheme(request, core: AuthCore) -> bool:
+    """Whether cookies are ``Secure`` and ``__Secure-``/``__Host-`` prefixed."""
+    settings = core.settings
+    if settings.secure_cookies is not None:
+        return settings.secure_cookies
+    if settings.url:
+        return settings.url.startswith("https://")
+    if settings.trust_host:
+        proto = request.headers.get("X-Forwarded-Proto")
+        if proto:
+            return proto.split(",")[0].strip().lower() == "https"
+    return request.scheme == "https"
+
+
+class AuthFlow:
+    def __init__(self, request, core: AuthCore | None = None) -> None:
+        self.request = request
+        self.core = core or get_core(request)
+        self.settings = self.core.settings
+        self.set_cookies: list[str] = []
+
+    # where we are ------------------------------------------------------------
+    @reify
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the site, from ``auth.url`` or trusted headers."""
+        if self.settings.url:
+            return self.settings.url
+        headers = self.request.headers
+        host = headers.get("X-Forwarded-Host") if self.settings.trust_host else None
+        host = (host.split(",")[0].strip() if host else None) or self.request.host
+        if not _HOST.fullmatch(host or ""):
+            log.info("bad Host header %r", (host or "")[:100])
+            raise HTTPBadRequest("invalid Host header")
+        proto = headers.get("X-Forwarded-Proto") if self.settings.trust_host else None
+        scheme = (proto.split(",")[0].strip().lower() if proto else "") or self.request.scheme
+        if scheme not in ("http", "https"):
+            scheme = self.request.scheme
+        host = host.lower()
+        default_port = ":443" if scheme == "https" else ":80"
+        if host.endswith(default_port):
+            host = host[: -len(default_port)]
+        return f"{scheme}://{host}"
+
+    @reify
+    def secure(self) -> bool:
+        return secure_scheme(self.request, self.core)
+
+    @reify
+    def names(self) -> cookies.CookieNames:
+        return cookies.SECURE_NAMES if self.secure else cookies.PLAIN_NAMES
+
+    @reify
+    def auth_root(self):
+        return find_resource(self.request.root, self.settings.base_path)
+
+    def url(self, *path: str, query: dict[str, str] | None = None) -> str:
+        """Absolute URL under the base path, e.g. ``url("signin", "github")``.
+
+        The last segment is passed as a URL element of its parent resource, so
+        the URL has no trailing slash, as Auth.js's URLs don't.
+        """
+        container = self.auth_root
+        for name in path[:-1]:
+            container = container[name]
+        return self.request.resource_url(
+            container, *path[-1:], app_url=self.origin + self.request.script_name,
+            query=query or None,
+        )
+
+    def page_url(self, page: str, default_path: str, query: dict[str, str] | None = None) -> str:
+        """A configured custom page (``auth.pages.<page>``) or the built-in one."""
+        custom = self.settings.pages.get(page)
+        if custom is None:
+            return self.url(default_path, query=query)
+        base = custom if "://" in custom else self.origin + custom
+        return base + ("?" + urlencode(query) if query else "")
+
+    def signin_page_url(self, query: dict[str, str] | None = None) -> str:
+        return self.page_url("signin", "signin", query)
+
+    # input -------------------------------------------------------------------
+    @reify
+    def query(self) -> dict[str, str]:
+        return flat_query(self.request.query_string)
+
+    @reify
+    def body(self) -> dict[str, Any]:
+        """The POST body as Auth.js reads it: JSON object or urlencoded form, else empty."""
+        request = self.request
+        if request.method != "POST":
+            return {}
+        limit = self.settings.max_body_bytes
+        if (request.content_length or 0) > limit:
+            raise HTTPRequestEntityTooLarge("request body too large")
+        raw = request.body_file.read(limit + 1)
+        if len(raw) > limit:
+            raise HTTPRequestEntityTooLarge("request body too large")
+        ctype = (request.content_type or "").lower()
+        if ctype == "application/json":
+            try:
+                data = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                log.info("unparsable JSON body ignored")
+                return {}
+            return data if isinstance(data, dict) else {}
+        if ctype == "application/x-www-form-urlencoded":
+            return flat_query(raw.decode("utf-8", errors="replace"))
+        return {}
+
+    def cookie(self, name: str) -> str | None:
+        try:
+            return cookies.read(self.request.cookies, name)
+        except UnicodeDecodeError:
+            return None
+
+    # CSRF ------------------------------------------------------------------------
+    @reify
+    def csrf(self) -> CsrfState:
+        body_token = self.body.get("csrfToken") if self.request.method == "POST" else None
+        state = csrf_state(
+            self.cookie(self.names.csrf_token),
+            self.settings.csrf_secret,
+            body_token=body_token,
+            is_post=self.request.method == "POST",
+        )
+        if state.cookie_value is not None:
+            self.set_cookies.append(
+                cookies.serialize(self.names.csrf_token, state.cookie_value, secure=self.secure)
+            )
+        return state
+
+    def verify_csrf(self) -> None:
+        if not self.csrf.verified:
+            raise MissingCSRF("CSRF token missing or invalid")
+
+    # callback URL ----------------------------------------------------------------
+    @reify
+    def callback_url(self) -> str:
+        """Where to go after the action: body, query, cookie, else the origin (§1.11)."""
+        origin = self.origin
+        query_value = self.query.get("callbackUrl")
+        if query_value is not None and not valid_http_url(query_value, origin):
+            raise InvalidCallbackUrl("callbackUrl query parameter is not an http(s) URL")
+        cookie_value = self.cookie(self.names.callback_url)
+        if cookie_value is not None and not valid_http_url(cookie_value, origin):
+            log.info("invalid callback-url cookie ignored")
+            cookie_value = None
+        body_value = self.body.get("callbackUrl")
+        if not isinstance(body_value, str) or not body_value:
+            body_value = None
+        chosen = body_value or query_value or cookie_value or origin
+        url = self.safe_redirect(chosen)
+        if url != cookie_value:
+            self.set_cookies.append(
+                cookies.serialize(self.names.callback_url, url, secure=self.secure)
+            )
+        return url
+
+    def safe_redirect(self, url: str) -> str:
+        """Run the redirect callbacks; anything that is not a clean http(s) URL
+        becomes the origin, so no header injection or scheme trick survives."""
+        result = self.core.callbacks.run_redirect(self.request, url, self.origin)
+        if not isinstance(result, str) or not valid_http_url(result, self.origin):
+            return self.origin
+        return result
+
+    # session -----------------------------------------------------------------------
+    @reify
+    def session_state(self) -> SessionState:
+        return read_session(self)
+
+    @reify
+    def identity(self) -> Identity | None:
+        return identity_of(self.session_state)
+
+    def init(self) -> None:
+        """Auth.js ``init``: make sure the CSRF and callback-url cookies are current."""
+        self.csrf  # noqa: B018 - computing it queues the cookie when needed
+        self.callback_url  # noqa: B018
+
+    # output ----------------------------------------------------------------------
+    def redirect(self, url: str) -> HTTPFound:
+        return HTTPFound(location=url)
+
+    def finish(self, response):
+        """Attach queued cookies; answer ``{"url"}`` to ``X-Auth-Return-Redirect``."""
+        if self.set_cookies:
+            response.headerlist.extend(("Set-Cookie", c) for c in self.set_cookies)
+            self.set_cookies = []
+        if response.status_int == 302 and "X-Auth-Return-Redirect" in self.request.headers:
+            location = response.location
+            response.status = 200
+            response.content_type = "application/json"
+            response.charset = None
+            response.body = json.dumps({"url": location}, separators=(",", ":")).encode()
+        return response

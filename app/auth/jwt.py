@@ -1,0 +1,192 @@
+"""Auth.js-compatible encrypted JWTs (JWE ``dir`` + ``A256CBC-HS512``) via joserfc.
+
+Auth.js (``@auth/core`` ``jwt.ts``) derives a 64-byte key per secret and
+*salt* (the cookie name) with HKDF-SHA256 and the info string
+``"Auth.js Generated Encryption Key (<salt>)"``. The protected header carries
+``kid``, the RFC 7638 thumbprint of that key computed with SHA-512; decoding
+picks the secret whose key matches ``kid``, which is how secret rotation works
+(the first secret encrypts, every secret decrypts).
+
+Derived keys are cached per codec, so the session-reading hot path does no
+HKDF, only one decryption.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc import jwe
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from app.auth.errors import JWTError
+
+ENCRYPTION = "A256CBC-HS512"
+ACCEPTED_ENCRYPTIONS = {"A256CBC-HS512": 64, "A256GCM": 32}  # enc -> key bytes
+CLOCK_TOLERANCE = 15  # seconds, as Auth.js
+MAX_TOKEN_LENGTH = 64 * 1024
+
+_REGISTRY = jwe.JWERegistry(algorithms=["dir", *ACCEPTED_ENCRYPTIONS])
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def derive_key(secret: str, salt: str, length: int = 64) -> bytes:
+    """HKDF-SHA256(ikm=secret, salt=salt, info="Auth.js Generated Encryption Key (salt)")."""
+    info = f"Auth.js Generated Encryption Key ({salt})".encode()
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=salt.encode(), info=info)
+    return hkdf.derive(secret.encode())
+
+
+def thumbprint(key: bytes) -> str:
+    """RFC 7638 thumbprint of the ``oct`` JWK, with SHA-512 for a 64-byte key.
+
+    The digest size follows the key size as in Auth.js (``jose``'s
+    ``calculateJwkThumbprint(jwk, "sha<bits>")``): 64 bytes -> SHA-512,
+    32 bytes -> SHA-256.
+    """
+    members = json.dumps({"k": b64url(key), "kty": "oct"}, separators=(",", ":"))
+    digest = hashlib.sha512 if len(key) == 64 else hashlib.sha256
+    return b64url(digest(members.encode()).digest())
+
+
+@dataclass(frozen=True)
+class DerivedKey:
+    raw: bytes
+    jwk: OctKey
+    kid: str
+
+    @classmethod
+    def derive(cls, secret: str, salt: str, length: int = 64) -> DerivedKey:
+        raw = derive_key(secret, salt, length)
+        return cls(raw=raw, jwk=OctKey.import_key(raw), kid=thumbprint(raw))
+
+
+class JWTCodec:
+    """Encodes and decodes Auth.js JWTs for one ordered list of secrets."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        if not secrets:
+            raise ValueError("at least one secret is required")
+        self.secrets = tuple(secrets)
+        self._keys: dict[tuple[str, int], tuple[DerivedKey, ...]] = {}
+        self._lock = threading.Lock()
+
+    def keys(self, salt: str, length: int = 64) -> tuple[DerivedKey, ...]:
+        """The derived keys for ``salt``, one per secret, first one encrypting."""
+        cache_key = (salt, length)
+        keys = self._keys.get(cache_key)
+        if keys is None:
+            with self._lock:
+                keys = tuple(DerivedKey.derive(s, salt, length) for s in self.secrets)
+                self._keys[cache_key] = keys
+        return keys
+
+    def encode(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        salt: str,
+        max_age: int,
+        now: float | None = None,
+    ) -> str:
+        """Encrypt ``claims`` with fresh ``iat``, ``exp`` (iat + max_age) and ``jti``."""
+        issued = int(time.time() if now is None else now)
+        payload = dict(claims)
+        payload["iat"] = issued
+        payload["exp"] = issued + int(max_age)
+        payload["jti"] = str(uuid.uuid4())
+        key = self.keys(salt)[0]
+        header = {"alg": "dir", "enc": ENCRYPTION, "kid": key.kid}
+        plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        return jwe.encrypt_compact(header, plaintext.encode(), key.jwk, registry=_REGISTRY)
+
+    def decode(self, token: str, *, salt: str, now: float | None = None) -> dict[str, Any]:
+        """Decrypt and validate ``token``; raise :class:`JWTError` on any defect."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise JWTError("empty or oversized token")
+        header = _header(token)
+        if header.get("alg") != "dir":
+            raise JWTError("unsupported alg")
+        length = ACCEPTED_ENCRYPTIONS.get(header.get("enc"))  # type: ignore[arg-type]
+        if length is None:
+            raise JWTError("unsupported enc")
+        keys = self.keys(salt, length)
+        kid = header.get("kid")
+        if kid is None:
+            key = keys[0]
+        else:
+            key = next((k for k in keys if k.kid == kid), None)
+            if key is None:
+                raise JWTError("no secret matches the token's kid")
+        try:
+            result = jwe.decrypt_compact(token, key.jwk, registry=_REGISTRY)
+            payload = json.loads(result.plaintext)
+        except (JoseError, ValueError, TypeError) as exc:
+            raise JWTError(f"cannot decrypt: {exc.__class__.__name__}") from None
+        if not isinstance(payload, dict):
+            raise JWTError("payload is not a JSON object")
+        _check_times(payload, time.time() if now is None else now)
+        return payload
+
+
+def _header(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 5:
+        raise JWTError("not a compact JWE")
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+    except (ValueError, TypeError):
+        raise JWTError("unreadable protected header") from None
+    if not isinstance(header, dict):
+        raise JWTError("protected header is not an object")
+    return header
+
+
+def _number(payload: Mapping[str, Any], claim: str) -> float | None:
+    value = payload.get(claim)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise JWTError(f"claim {claim} is not a number")
+    return value
+
+
+def _check_times(payload: Mapping[str, Any], now: float) -> None:
+    exp = _number(payload, "exp")
+    if exp is not None and exp <= now - CLOCK_TOLERANCE:
+        raise JWTError("token expired")
+    nbf = _number(payload, "nbf")
+    if nbf is not None and nbf > now + CLOCK_TOLERANCE:
+        raise JWTError("token not yet valid")
+    _number(payload, "iat")
+
+
+def encode(
+    claims: Mapping[str, Any], secret: str | Sequence[str], salt: str, max_age: int
+) -> str:
+    """Auth.js ``jwt.encode``: one-off encryption (applications, scripts, tests)."""
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    return JWTCodec(secrets).encode(claims, salt=salt, max_age=max_age)
+
+
+def decode(token: str, secret: str | Sequence[str], salt: str) -> dict[str, Any]:
+    """Auth.js ``jwt.decode``; raises :class:`JWTError` when the token is unusable."""
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    return JWTCodec(secrets).decode(token, salt=salt)

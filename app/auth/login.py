@@ -1,0 +1,138 @@
+"""Finishing a sign-in: Auth.js's ``handleAuthorized`` and ``handleLoginOrRegister``.
+
+Once a provider's callback has established *who* is signing in
+(:class:`SignInOutcome`), the core, the same way for every provider:
+
+1. asks the ``signin`` callbacks (``False`` -> ``AccessDenied``, a string ->
+   redirect there);
+2. for OAuth/OIDC and email, finds or creates the user and links the account
+   under Auth.js's rules (:func:`resolve_user`);
+3. issues the session cookie, fires ``SignedIn``, and redirects to the
+   callback URL (or ``auth.pages.new_user`` for a new user).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from pyramid.httpexceptions import HTTPFound
+
+from app.auth.errors import AccessDenied, AccountNotLinked, OAuthAccountNotLinked
+from app.auth.events import AccountLinked, SignedIn, UserCreated
+from app.auth.flow import AuthFlow
+from app.auth.interfaces import AdapterAccount, AdapterUser, UserChanges
+from app.auth.providers.base import SignInOutcome
+from app.auth.sessions import adapter, start_session, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def finish_sign_in(flow: AuthFlow, provider, outcome: SignInOutcome) -> HTTPFound:
+    request = flow.request
+    callbacks = flow.core.callbacks
+    allowed = callbacks.run_signin(
+        request,
+        user=outcome.user,
+        account=outcome.account,
+        profile=outcome.profile,
+        credentials=outcome.extra.get("credentials"),
+        email=outcome.extra.get("email"),
+    )
+    if allowed is False:
+        raise AccessDenied(f"signin callback refused provider={provider.id}")
+    if isinstance(allowed, str):
+        return flow.redirect(flow.safe_redirect(allowed))
+
+    if provider.type in ("oauth", "oidc", "email"):
+        outcome = resolve_user(flow, provider, outcome)
+
+    start_session(
+        flow,
+        outcome.user,
+        account=outcome.account,
+        profile=outcome.profile,
+        is_new_user=outcome.is_new_user,
+        strategy=outcome.strategy,
+    )
+    log.info("signed in provider=%s user=%s new=%s", provider.id, outcome.user.id,
+             outcome.is_new_user)
+    request.registry.notify(
+        SignedIn(request, outcome.user, outcome.account, outcome.profile, outcome.is_new_user)
+    )
+    target = flow.callback_url
+    if outcome.is_new_user and "new_user" in flow.settings.pages:
+        target = flow.page_url("new_user", "", {"callbackUrl": target})
+    return flow.redirect(target)
+
+
+def _current_user_id(flow: AuthFlow) -> str | None:
+    identity = flow.identity
+    return identity.id if identity else None
+
+
+def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutcome:
+    """Find or create the user behind an OAuth/OIDC or email sign-in (§7, §8)."""
+    store = adapter(flow.request)
+    request = flow.request
+    account = outcome.account
+    assert account is not None
+    current = _current_user_id(flow)
+    profile_user = outcome.user
+
+    if account.type == "email":
+        email = (profile_user.email or "").lower()
+        now = utcnow()
+        user = store.get_user_by_email(email)
+        if user is None:
+            user = store.create_user(email=email, name=None, email_verified=now)
+            request.registry.notify(UserCreated(request, user))
+            return dataclasses.replace(outcome, user=user, is_new_user=True,
+                                       account=dataclasses.replace(account, user_id=user.id))
+        if current is not None and current != user.id:
+            raise AccountNotLinked("email belongs to another user than the one signed in")
+        user = store.update_user(user.id, UserChanges(email_verified=now))
+        return dataclasses.replace(outcome, user=user,
+                                   account=dataclasses.replace(account, user_id=user.id))
+
+    linked = store.get_user_by_account(account.provider, account.provider_account_id)
+    if linked is not None:
+        if current is not None and current != linked.id:
+            raise OAuthAccountNotLinked("account is linked to another user")
+        return dataclasses.replace(outcome, user=linked,
+                                   account=dataclasses.replace(account, user_id=linked.id))
+
+    if current is not None:
+        user = store.get_user(current)
+        if user is None:  # signed in as a user that no longer exists
+            raise AccessDenied("session user not found")
+        return _link(flow, store, outcome, user)
+
+    email = (profile_user.email or "").lower() or None
+    if email is not None:
+        by_email = store.get_user_by_email(email)
+        if by_email is not None:
+            if getattr(provider, "allow_dangerous_email_account_linking", False):
+                return _link(flow, store, outcome, by_email)
+            raise OAuthAccountNotLinked(
+                f"email of provider={provider.id} account belongs to user={by_email.id}"
+            )
+
+    user = store.create_user(
+        email=email, name=profile_user.name, image=profile_user.image, email_verified=None
+    )
+    request.registry.notify(UserCreated(request, user))
+    outcome = _link(flow, store, outcome, user)
+    return dataclasses.replace(outcome, is_new_user=True)
+
+
+def _link(flow: AuthFlow, store, outcome: SignInOutcome, user: AdapterUser) -> SignInOutcome:
+    assert outcome.account is not None
+    account: AdapterAccount = dataclasses.replace(outcome.account, user_id=user.id)
+    store.link_account(account)
+    flow.request.registry.notify(AccountLinked(flow.request, user, account, outcome.profile))
+    log.info("linked provider=%s user=%s", account.provider, user.id)
+    return dataclasses.replace(outcome, user=user, account=account)
+
+
+

@@ -1,0 +1,280 @@
+"""Reading, issuing, renewing and ending sessions (Auth.js ``actions/session.ts``).
+
+Two strategies, as Auth.js: ``jwt`` (the default: the whole session is an
+encrypted cookie, nothing on the server) and ``database`` (the cookie holds a
+random token naming a row in ``sessions``). The session of a request is
+read once and cached on the request; the security policy and the ``session``
+endpoint share that one read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.auth.cookies import SessionStore
+from app.auth.errors import AccessDenied, JWTError
+from app.auth.events import SessionUpdated
+from app.auth.interfaces import AdapterAccount, AdapterSession, AdapterUser, IAdapter
+
+if TYPE_CHECKING:
+    from app.auth.flow import AuthFlow
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(when: dt.datetime) -> str:
+    """``2026-12-25T13:08:54.253Z``: JavaScript's ``Date.toISOString``."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{when.microsecond // 1000:03d}Z"
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The signed-in person, as ``request.identity`` gives it."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    image: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    session_token: str | None = None
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.id
+
+
+@dataclass
+class SessionState:
+    """What the request's session cookie turned out to be."""
+
+    store: SessionStore
+    token: dict[str, Any] | None = None  # JWT claims after the jwt callbacks
+    db: tuple[AdapterSession, AdapterUser] | None = None
+    invalid: bool = False  # a cookie was sent but is unusable: clear it
+
+    @property
+    def present(self) -> bool:
+        return bool(self.store.present)
+
+
+def adapter(request) -> Any:
+    return request.find_service(IAdapter)
+
+
+def read_session(flow: AuthFlow) -> SessionState:
+    """Decode the session cookie (and run the ``jwt`` callbacks) once per request."""
+    store = SessionStore(
+        flow.names.session_token, flow.request.cookies, secure=flow.secure
+    )
+    state = SessionState(store)
+    raw = store.value
+    if raw is None:
+        state.invalid = bool(store.present)
+        return state
+    if flow.settings.session_strategy == "database":
+        _read_database(flow, state, raw)
+    else:
+        _read_jwt(flow, state, raw)
+    return state
+
+
+def _read_jwt(flow: AuthFlow, state: SessionState, raw: str) -> None:
+    try:
+        claims = flow.core.codec.decode(raw, salt=flow.names.session_token)
+    except JWTError as exc:
+        log.info("session cookie rejected: %s", exc)
+        state.invalid = True
+        return
+    token = flow.core.callbacks.run_jwt(flow.request, claims)
+    if token is None:
+        log.info("jwt callback ended session sub=%s", claims.get("sub"))
+        state.invalid = True
+        return
+    state.token = token
+
+
+def _read_database(flow: AuthFlow, state: SessionState, raw: str) -> None:
+    if len(raw) > 255:
+        state.invalid = True
+        return
+    store = adapter(flow.request)
+    found = store.get_session_and_user(raw)
+    if found is None:
+        state.invalid = True
+        return
+    session, _ = found
+    if session.expires < utcnow():
+        store.delete_session(raw)
+        state.invalid = True
+        return
+    state.db = found
+
+
+def identity_of(state: SessionState) -> Identity | None:
+    if state.token is not None:
+        token = state.token
+        sub = token.get("sub")
+        if sub is None:
+            return None
+        return Identity(
+            id=str(sub),
+            name=token.get("name"),
+            email=token.get("email"),
+            image=token.get("picture"),
+            claims=token,
+        )
+    if state.db is not None:
+        session, user = state.db
+        return Identity(
+            id=user.id,
+            name=user.name,
+            email=user.email,
+            image=user.image,
+            session_token=session.session_token,
+        )
+    return None
+
+
+# renewing --------------------------------------------------------------------
+def session_response_body(
+    flow: AuthFlow, *, update: Any = None, is_update: bool = False
+) -> dict[str, Any] | None:
+    """``GET``/``POST session``: the session JSON, re-issuing the cookie (§1.3-1.4, §5)."""
+    state = flow.session_state
+    request = flow.request
+    callbacks = flow.core.callbacks
+    settings = flow.settings
+    if state.token is None and state.db is None:
+        if state.invalid:
+            flow.set_cookies.extend(state.store.clear())
+        return None
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=settings.session_max_age)
+    if state.token is not None:
+        token = state.token
+        if is_update:
+            token = callbacks.run_jwt(request, dict(token), trigger="update", session=update)
+            if token is None:
+                flow.set_cookies.extend(state.store.clear())
+                return None
+        session = {"user": _default_user(token), "expires": iso(expires)}
+        session = callbacks.run_session(
+            request,
+            session,
+            token=token,
+            trigger="update" if is_update else None,
+            new_session=update if is_update else None,
+        )
+        new_token = flow.core.codec.encode(
+            token, salt=flow.names.session_token, max_age=settings.session_max_age
+        )
+        flow.set_cookies.extend(state.store.set(new_token, expires=expires))
+        request.registry.notify(SessionUpdated(request, session, token, "update" if is_update else None))
+        return session
+
+    db_session, user = state.db  # type: ignore[misc]
+    refresh_after = db_session.expires - dt.timedelta(
+        seconds=settings.session_max_age - settings.session_update_age
+    )
+    if refresh_after <= now:
+        adapter(request).update_session(db_session.session_token, expires)
+    session = {
+        "user": {k: v for k, v in (("name", user.name), ("email", user.email),
+                                   ("image", user.image)) if v is not None},
+        "expires": iso(db_session.expires),
+    }
+    session = callbacks.run_session(
+        request,
+        session,
+        user=user,
+        trigger="update" if is_update else None,
+        new_session=update if is_update else None,
+    )
+    flow.set_cookies.extend(state.store.set(db_session.session_token, expires=expires))
+    request.registry.notify(SessionUpdated(request, session, None, "update" if is_update else None))
+    return session
+
+
+def _default_user(token: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: token[claim]
+        for key, claim in (("name", "name"), ("email", "email"), ("image", "picture"))
+        if token.get(claim) is not None
+    }
+
+
+# starting and ending ------------------------------------------------------------
+def start_session(
+    flow: AuthFlow,
+    user: AdapterUser,
+    *,
+    account: AdapterAccount | None = None,
+    profile: Mapping[str, Any] | None = None,
+    is_new_user: bool = False,
+    strategy: str | None = None,
+) -> None:
+    """Issue the session cookie for ``user`` (the end of every successful sign-in)."""
+    settings = flow.settings
+    strategy = strategy or settings.session_strategy
+    expires = utcnow() + dt.timedelta(seconds=settings.session_max_age)
+    state = flow.session_state
+    if strategy == "database":
+        # Signing in replaces whatever session this browser had.
+        if state.db is not None:
+            adapter(flow.request).delete_session(state.db[0].session_token)
+        token = str(uuid.uuid4())
+        adapter(flow.request).create_session(token, user.id, expires)
+        flow.set_cookies.extend(state.store.set(token, expires=expires))
+        return
+    claims = {
+        k: v
+        for k, v in (("name", user.name), ("email", user.email), ("picture", user.image),
+                     ("sub", user.id))
+        if v is not None
+    }
+    token = flow.core.callbacks.run_jwt(
+        flow.request,
+        claims,
+        user=user,
+        account=account,
+        profile=profile,
+        is_new_user=is_new_user,
+        trigger="signUp" if is_new_user else "signIn",
+    )
+    if token is None:
+        raise AccessDenied("jwt callback refused the sign-in")
+    encoded = flow.core.codec.encode(
+        token, salt=flow.names.session_token, max_age=settings.session_max_age
+    )
+    flow.set_cookies.extend(state.store.set(encoded, expires=expires))
+
+
+def end_session(flow: AuthFlow) -> tuple[Mapping[str, Any] | None, str | None]:
+    """Clear the session cookies (and the database row); return what was ended."""
+    state = flow.session_state
+    token = None
+    session_token = None
+    if flow.settings.session_strategy == "database":
+        raw = state.store.value
+        if raw:
+            adapter(flow.request).delete_session(raw)
+            session_token = raw
+    else:
+        raw = state.store.value
+        if raw:
+            try:
+                token = flow.core.codec.decode(raw, salt=flow.names.session_token)
+            except JWTError:
+                token = None
+    flow.set_cookies.extend(state.store.clear())
+    return token, session_token

@@ -1,0 +1,149 @@
+"""Database wiring: engine, session factory and the request-scoped session.
+
+``request.dbsession`` is one SQLAlchemy session per request, joined to the
+request's transaction manager (pyramid_tm + zope.sqlalchemy): it commits when
+the view returns normally and rolls back on any exception, so nothing is left
+half-written. Services ``flush()``; they never ``commit()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import zope.sqlalchemy
+from pyramid_retry import mark_error_retryable
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models.meta import Base, UTCDateTime, metadata
+
+__all__ = [
+    "Base",
+    "UTCDateTime",
+    "metadata",
+    "get_engine",
+    "get_session_factory",
+    "get_tm_session",
+    "database_url",
+]
+
+log = logging.getLogger(__name__)
+
+
+def database_url(settings: dict) -> str:
+    """The database URL: ``DATABASE_URL`` wins over ``sqlalchemy.url``."""
+    url = os.environ.get("DATABASE_URL") or settings.get("sqlalchemy.url")
+    if not url:
+        from pyramid.exceptions import ConfigurationError
+
+        raise ConfigurationError("setting sqlalchemy.url (or DATABASE_URL) is required")
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
+    options = dict(settings)
+    options[prefix + "url"] = url = database_url(settings)
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = engine_from_config(
+            options, prefix, connect_args={"timeout": 30, "check_same_thread": False}
+        )
+        _sqlite_recipe(engine)
+    else:
+        options.setdefault(prefix + "pool_pre_ping", "true")
+        engine = engine_from_config(options, prefix)
+    return engine
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_recipe(engine: Engine) -> None:
+    """SQLAlchemy's pysqlite recipe: real transactions, savepoints, foreign keys.
+
+    pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; we
+    take it over so nested transactions (used by tests and by the signup race
+    handling) behave as on PostgreSQL. WAL lets readers run beside a writer.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        # A writer lock held past busy_timeout: retry the whole request.
+        exc = context.sqlalchemy_exception
+        if isinstance(exc, OperationalError) and _is_sqlite_lock(exc):
+            mark_error_retryable(exc)
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(
+    session_factory: sessionmaker[Session], transaction_manager, request=None
+) -> Session:
+    """A session joined to ``transaction_manager``: committed or aborted with it."""
+    dbsession = session_factory(info={"request": request})
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+def _is_sqlite_lock(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig)
+
+
+def includeme(config) -> None:
+    """Wire the database into the app: ``request.dbsession`` under pyramid_tm.
+
+    Tests (and scripts) can hand in their own session and transaction manager
+    through the WSGI environ keys ``app.dbsession`` and ``tm.manager``.
+    """
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    settings.setdefault("retry.attempts", 3)
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    # A unique-constraint race (two signups for one email) or a SQLite writer
+    # lock is worth one more try: the retried request sees the winner's row and
+    # answers as for a taken email, instead of a 500.
+    mark_error_retryable(IntegrityError)
+
+    engine = get_engine(settings)
+    session_factory = get_session_factory(engine)
+    config.registry["dbsession_factory"] = session_factory
+    config.registry["db_engine"] = engine
+
+    def dbsession(request) -> Session:
+        session = request.environ.get("app.dbsession")
+        if session is None:
+            session = get_tm_session(session_factory, request.tm, request=request)
+        return session
+
+    config.add_request_method(dbsession, reify=True)
+    log.debug("database %s", engine.url.render_as_string(hide_password=True))

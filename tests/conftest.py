@@ -1,0 +1,279 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), the app, live servers, SMTP.
+
+Database tests run once per backend (``--db sqlite,postgresql``, both by
+default). Each backend's schema comes from ``alembic upgrade head``, so every
+run tests the migrations; rows are deleted after each test. PostgreSQL is
+expected at ``TEST_POSTGRES_URL`` (default 127.0.0.1:5432, trust auth): if it
+is missing the tests fail, they are not skipped.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from webtest import TestApp
+
+import app.models
+from app import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+# Settings every test app starts from; tests override what they exercise.
+BASE_SETTINGS = {
+    "app.env": "testing",
+    "auth.secret": TEST_SECRET,
+    "auth.trust_host": "true",
+    "auth.providers": "",
+    "retry.attempts": "3",
+    "mail.host": "127.0.0.1",
+    "mail.port": "1",  # nothing listens: tests that send mail use smtp_server
+    "mail.default_sender": "Authsite <no-reply@example.test>",
+    "ratelimit.enabled": "false",
+    "registration.site_name": "Authsite",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        default=os.environ.get("TEST_DATABASES", "sqlite,postgresql"),
+        help="comma-separated database backends to run database tests on",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "db_backend" in metafunc.fixturenames:
+        backends = [b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()]
+        metafunc.parametrize("db_backend", backends, scope="session")
+
+
+def _worker(request) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+def _postgres_database(name: str) -> str:
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def migrate(url: str) -> None:
+    """``alembic upgrade head`` on ``url`` with the project's own migrations."""
+    engine = app.models.get_engine({"sqlalchemy.url": url})
+    try:
+        with engine.begin() as connection:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(ROOT / "migrations"))
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_url(db_backend, request, tmp_path_factory) -> Iterator[str]:
+    """A freshly migrated database of the parametrized backend, one per worker."""
+    worker = _worker(request)
+    if db_backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        migrate(url)
+        yield url
+    elif db_backend == "postgresql":
+        name = f"authsite_test_{worker}"
+        url = _postgres_database(name)
+        migrate(url)
+        yield url
+        _drop_postgres_database(name)
+    else:
+        raise pytest.UsageError(f"unknown database backend {db_backend!r}")
+
+
+@pytest.fixture(scope="session")
+def dbengine(db_url) -> Iterator[sa.Engine]:
+    engine = app.models.get_engine({"sqlalchemy.url": db_url})
+    yield engine
+    engine.dispose()
+
+
+def _clean(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(app.models.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def dbsession(dbengine) -> Iterator[sa.orm.Session]:
+    """A plain session on the test database, for arranging and inspecting rows."""
+    session = sa.orm.Session(dbengine, expire_on_commit=False)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app_settings(db_url, dbengine) -> Iterator[dict]:
+    """The test app's settings (mutable per test); the database is emptied afterwards."""
+    settings = dict(BASE_SETTINGS)
+    settings["sqlalchemy.url"] = db_url
+    yield settings
+    _clean(dbengine)
+
+
+@pytest.fixture
+def make_wsgi(app_settings) -> Iterator[Callable[..., object]]:
+    """``make_wsgi(**overrides)`` builds the real WSGI app from settings."""
+    engines = []
+
+    def factory(**overrides):
+        settings = {**app_settings, **{k.replace("__", "."): v for k, v in overrides.items()}}
+        wsgi = main({}, **settings)
+        engines.append(wsgi.registry["db_engine"])
+        return wsgi
+
+    yield factory
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def make_app(make_wsgi) -> Callable[..., TestApp]:
+    """``make_app(**overrides)``: a webtest client; ``auth__providers="email"`` style keys."""
+
+    def factory(**overrides) -> TestApp:
+        return TestApp(make_wsgi(**overrides))
+
+    return factory
+
+
+@pytest.fixture
+def testapp(make_app) -> TestApp:
+    return make_app()
+
+
+# live servers ------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real waitress server on 127.0.0.1 in a thread."""
+
+    def __init__(self, wsgi, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(
+            wsgi, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=True
+        )
+        self.port = self.server.effective_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("live server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(make_wsgi) -> Iterator[Callable[..., LiveServer]]:
+    """``live_server(**overrides)`` starts the app on 127.0.0.1 and returns it."""
+    started: list[LiveServer] = []
+
+    def factory(**overrides) -> LiveServer:
+        server = LiveServer(make_wsgi(**overrides)).__enter__()
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+# SMTP ---------------------------------------------------------------------------
+class SMTPSink:
+    """Messages received by a real aiosmtpd server on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self._cond = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._cond:
+            self.messages.append(message)
+            self._cond.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list:
+        """Block until ``count`` messages arrived (or fail after ``timeout``)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+            return list(self.messages)
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+
+
+@pytest.fixture
+def smtp_server(app_settings) -> Iterator[SMTPSink]:
+    """A real SMTP server; the app's ``mail.*`` settings point at it."""
+    from aiosmtpd.controller import Controller
+
+    sink = SMTPSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    app_settings["mail.host"] = "127.0.0.1"
+    app_settings["mail.port"] = str(port)
+    sink.port = port
+    try:
+        yield sink
+    finally:
+        controller.stop()
