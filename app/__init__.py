@@ -13,6 +13,7 @@ from pyramid.csrf import CookieCSRFStoragePolicy
 def main(global_config, **settings):
     with Configurator(settings=settings) as config:
         config.include("app.models")
+        config.include("app.mail")
         config.include("app.auth")
         # The site's own forms (signup, password reset) use Pyramid's CSRF
         # support with a cookie-held token; the auth core's endpoints check

@@ -1,0 +1,40 @@
+"""Outgoing mail through pyramid_mailer: real SMTP, or readable files in development.
+
+``mail.*`` are pyramid_mailer's own keys (``mail.host``, ``mail.port``,
+``mail.username``, ``mail.tls`` ...). When ``mail.dev_maildir`` is set
+(development.ini does), messages are written there as ``.eml`` files instead
+of being sent, so a person can read them without a mail server.
+
+Code sends with ``request.mailer`` (pyramid_mailer's ``get_mailer``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pyramid_mailer import get_mailer
+from pyramid_mailer.interfaces import IMailer
+from pyramid_mailer.mailer import DebugMailer, Mailer
+
+log = logging.getLogger(__name__)
+
+
+class DevMailer(DebugMailer):
+    """Writes each message to ``<dir>/<timestamp>_<random>.eml``."""
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.tld)
+
+
+def includeme(config) -> None:
+    settings = config.get_settings()
+    maildir = settings.get("mail.dev_maildir")
+    if maildir:
+        mailer = DevMailer(maildir)
+        log.info("development mail goes to %s", maildir)
+    else:
+        mailer = Mailer.from_settings(settings, "mail.")
+    config.registry.registerUtility(mailer, IMailer)
+    config.add_request_method(get_mailer, "mailer", reify=True)
