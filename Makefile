@@ -43,7 +43,8 @@ test: $(VENV)/.installed-test chromium lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.session_read
+	$(BIN)/python -m bench.signin_timing
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -89,6 +89,27 @@ def deletion(name: str, *, secure: bool, same_site: str = "Lax") -> str:
     return serialize(name, "", secure=secure, max_age=0, same_site=same_site)
 
 
+def parse_header(header: str) -> dict[str, str]:
+    """The ``Cookie`` request header as a dict (first occurrence of a name wins).
+
+    Deliberately small and fast: the session cookie is read on every request,
+    and a general cookie parser costs more than decrypting it. Values stay
+    percent-encoded; :func:`read` decodes them. Malformed pairs are skipped.
+    """
+    result: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.partition("=")
+        if not sep:
+            continue
+        name = name.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if name and name not in result:
+            result[name] = value
+    return result
+
+
 def read(cookies: Mapping[str, str], name: str) -> str | None:
     """A request cookie's value, percent-decoded; ``None`` when absent or empty."""
     raw = cookies.get(name)

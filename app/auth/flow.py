@@ -161,9 +161,14 @@ class AuthFlow:
             return flat_query(raw.decode("utf-8", errors="replace"))
         return {}
 
+    @reify
+    def cookies(self) -> dict[str, str]:
+        """The request's cookies, values still percent-encoded."""
+        return cookies.parse_header(self.request.environ.get("HTTP_COOKIE", ""))
+
     def cookie(self, name: str) -> str | None:
         try:
-            return cookies.read(self.request.cookies, name)
+            return cookies.read(self.cookies, name)
         except UnicodeDecodeError:
             return None
 
@@ -196,12 +201,15 @@ class AuthFlow:
         if query_value is not None and not valid_http_url(query_value, origin):
             raise InvalidCallbackUrl("callbackUrl query parameter is not an http(s) URL")
         cookie_value = self.cookie(self.names.callback_url)
-        if cookie_value is not None and not valid_http_url(cookie_value, origin):
-            log.info("invalid callback-url cookie ignored")
-            cookie_value = None
         body_value = self.body.get("callbackUrl")
         if not isinstance(body_value, str) or not body_value:
             body_value = None
+        if (query_value is None and body_value is None and cookie_value == origin
+                and not self.core.callbacks.redirect):
+            return origin  # the common case: nothing asked, nothing to change
+        if cookie_value is not None and not valid_http_url(cookie_value, origin):
+            log.info("invalid callback-url cookie ignored")
+            cookie_value = None
         chosen = body_value or query_value or cookie_value or origin
         url = self.safe_redirect(chosen)
         if url != cookie_value:

@@ -73,9 +73,7 @@ def adapter(request) -> Any:
 
 def read_session(flow: AuthFlow) -> SessionState:
     """Decode the session cookie (and run the ``jwt`` callbacks) once per request."""
-    store = SessionStore(
-        flow.names.session_token, flow.request.cookies, secure=flow.secure
-    )
+    store = SessionStore(flow.names.session_token, flow.cookies, secure=flow.secure)
     state = SessionState(store)
     raw = store.value
     if raw is None:

@@ -125,6 +125,10 @@ def includeme(config) -> None:
     """
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would otherwise ask the security policy for the user on every
+    # request (to annotate the transaction), decoding the session cookie even
+    # for pages that never look at it.
+    settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", 3)
     config.include("pyramid_tm")
     config.include("pyramid_retry")

@@ -1,0 +1,134 @@
+"""Shared bench plumbing: a real app served by waitress in a subprocess, and a
+keep-alive HTTP load generator running in other processes."""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_settings(db_path: str, **overrides: str) -> dict[str, str]:
+    """The site as development.ini configures it, minus the debug toolbar."""
+    from pyramid.paster import get_appsettings
+
+    settings = dict(get_appsettings(str(ROOT / "development.ini")))
+    settings.pop("pyramid.includes", None)
+    settings.update(
+        {
+            "app.env": "testing",
+            "auth.secret": BENCH_SECRET,
+            "sqlalchemy.url": f"sqlite:///{db_path}",
+            "ratelimit.enabled": "false",
+            "pyramid.reload_templates": "false",
+            "mail.dev_maildir": str(Path(db_path).parent / "mail"),
+        }
+    )
+    settings.update(overrides)
+    return settings
+
+
+class Server:
+    """``python -m bench.serve`` in a subprocess: the real app under waitress."""
+
+    def __init__(self, *extra_args: str, threads: int = 4) -> None:
+        self.port = free_port()
+        self.tmp = tempfile.TemporaryDirectory(prefix="authsite-bench-")
+        self.db = os.path.join(self.tmp.name, "bench.sqlite")
+        cmd = [sys.executable, *(os.environ.get("BENCH_SERVE", "-m bench.serve").split()), "--port", str(self.port),
+               "--db", self.db, "--threads", str(threads), *extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        self.ready = self.proc.stdout.readline().strip()  # the server prints one line when up
+        if not self.ready.startswith("READY"):
+            self.close()
+            raise RuntimeError(f"bench server failed to start: {self.ready!r}")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.tmp.cleanup()
+
+
+def _client(port: int, path: str, headers: dict, count: int, deadline: float, out) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies = []
+    errors = 0
+    for _ in range(count):
+        if time.monotonic() > deadline:
+            break
+        start = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - start)
+        if response.status != 200:
+            errors += 1
+    conn.close()
+    out.put((latencies, errors))
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+def load(port: int, path: str, headers: dict, *, requests: int, clients: int = 2,
+         max_seconds: float = 60.0) -> LoadResult:
+    """Send ``requests`` keep-alive GETs from ``clients`` processes (bounded in time)."""
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    per_client = requests // clients
+    deadline = time.monotonic() + max_seconds
+    procs = [ctx.Process(target=_client, args=(port, path, headers, per_client, deadline, out))
+             for _ in range(clients)]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    return LoadResult(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        errors=errors,
+    )

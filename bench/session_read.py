@@ -1,0 +1,115 @@
+"""GET /api/auth/session with a valid session cookie vs a bare Pyramid JSON view.
+
+Both are served the same way: the real site (``app.main``, as development.ini
+configures it) under waitress in a subprocess, loaded over keep-alive HTTP
+from two client processes on 127.0.0.1. The session cookie is a real one,
+from a real sign-in. Rounds alternate between the two paths; the figures are
+the medians over rounds.
+
+Run: ``make bench`` or ``.venv/bin/python -m bench.session_read [--requests N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+from bench.common import Server, load
+
+TARGET_RATIO = 1.3
+
+
+def _cookies_from(response, jar: dict) -> None:
+    for header, value in response.getheaders():
+        if header.lower() == "set-cookie":
+            cookie = SimpleCookie()
+            cookie.load(value.split(";", 1)[0])
+            for name, morsel in cookie.items():
+                if morsel.value:
+                    jar[name] = morsel.value
+                else:
+                    jar.pop(name, None)
+
+
+def _request(port: int, method: str, path: str, jar: dict, body: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+    data = None
+    if body is not None:
+        data = urlencode(body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    _cookies_from(response, jar)
+    conn.close()
+    return response.status, payload
+
+
+def signed_in_cookies(port: int) -> dict:
+    """Sign up and sign in like a browser; return its cookie jar."""
+    jar: dict = {}
+    email, password = "bench@example.com", "correct horse battery staple"
+    status, body = _request(port, "GET", "/signup", jar)
+    if status == 200:
+        token = jar.get("csrf_token", "")
+        _request(port, "POST", "/signup", jar, {
+            "csrf_token": token, "email": email, "name": "Bench",
+            "password": password, "password_confirm": password,
+        })
+    _, csrf = _request(port, "GET", "/api/auth/csrf", jar)
+    csrf_token = json.loads(csrf)["csrfToken"]
+    _request(port, "POST", "/api/auth/callback/credentials", jar,
+             {"csrfToken": csrf_token, "email": email, "password": password})
+    status, session = _request(port, "GET", "/api/auth/session", jar)
+    if status != 200 or json.loads(session) is None:
+        raise SystemExit(f"could not sign in for the benchmark: {status} {session[:200]!r}")
+    return jar
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=4000, help="per path per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=2)
+    args = parser.parse_args()
+
+    server = Server()
+    try:
+        jar = signed_in_cookies(server.port)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+        paths = {"bare view": "/bare", "session read": "/api/auth/session"}
+        for path in paths.values():  # warm up
+            load(server.port, path, headers, requests=400, clients=args.clients)
+        results: dict[str, list] = {name: [] for name in paths}
+        for _ in range(args.rounds):
+            for name, path in paths.items():
+                result = load(server.port, path, headers, requests=args.requests,
+                              clients=args.clients)
+                if result.errors:
+                    raise SystemExit(f"{name}: {result.errors} non-200 answers")
+                results[name].append(result)
+    finally:
+        server.close()
+
+    print(f"{args.rounds} rounds x {args.requests} requests per path, "
+          f"{args.clients} keep-alive clients, waitress 4 threads, 127.0.0.1")
+    print(f"{'path':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    summary = {}
+    for name, runs in results.items():
+        rps = statistics.median(r.rps for r in runs)
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        summary[name] = rps
+        print(f"{name:<14} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f}")
+    ratio = summary["bare view"] / summary["session read"]
+    verdict = "within" if ratio <= TARGET_RATIO else "OVER"
+    print(f"cost ratio session/bare: {ratio:.2f}x ({verdict} the {TARGET_RATIO}x target)")
+
+
+if __name__ == "__main__":
+    main()
