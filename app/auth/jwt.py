@@ -8,7 +8,12 @@ picks the secret whose key matches ``kid``, which is how secret rotation works
 (the first secret encrypts, every secret decrypts).
 
 Derived keys are cached per codec, so the session-reading hot path does no
-HKDF, only one decryption.
+HKDF. The codec also remembers the plaintext of the last few thousand tokens
+it encrypted or decrypted (keyed by the whole token, an authenticated
+ciphertext, so a hit proves the token is one this codec accepted): a browser
+polling ``GET session`` sends back the token it was just given, and a page
+view resends the same token, so neither pays a second decryption. Time
+claims are checked on every use, hit or not.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import threading
 import time
 import uuid
@@ -27,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwe
 from joserfc.errors import JoseError
+from joserfc.jwa import JWE_ENC_MODELS
 from joserfc.jwk import OctKey
 
 from app.auth.errors import JWTError
@@ -35,8 +42,10 @@ ENCRYPTION = "A256CBC-HS512"
 ACCEPTED_ENCRYPTIONS = {"A256CBC-HS512": 64, "A256GCM": 32}  # enc -> key bytes
 CLOCK_TOLERANCE = 15  # seconds, as Auth.js
 MAX_TOKEN_LENGTH = 64 * 1024
+PLAINTEXT_CACHE_SIZE = 4096
 
 _REGISTRY = jwe.JWERegistry(algorithms=["dir", *ACCEPTED_ENCRYPTIONS])
+_CONTENT_ENCRYPTION = next(m for m in JWE_ENC_MODELS if m.name == ENCRYPTION)
 
 
 def b64url(data: bytes) -> str:
@@ -71,11 +80,15 @@ class DerivedKey:
     raw: bytes
     jwk: OctKey
     kid: str
+    #: BASE64URL(UTF8(protected header)) for tokens this key encrypts
+    protected: str
 
     @classmethod
     def derive(cls, secret: str, salt: str, length: int = 64) -> DerivedKey:
         raw = derive_key(secret, salt, length)
-        return cls(raw=raw, jwk=OctKey.import_key(raw), kid=thumbprint(raw))
+        kid = thumbprint(raw)
+        header = json.dumps({"alg": "dir", "enc": ENCRYPTION, "kid": kid}, separators=(",", ":"))
+        return cls(raw=raw, jwk=OctKey.import_key(raw), kid=kid, protected=b64url(header.encode()))
 
 
 class JWTCodec:
@@ -87,6 +100,17 @@ class JWTCodec:
         self.secrets = tuple(secrets)
         self._keys: dict[tuple[str, int], tuple[DerivedKey, ...]] = {}
         self._lock = threading.Lock()
+        # (salt, token) -> plaintext JSON bytes; oldest entries leave first.
+        self._plaintexts: dict[tuple[str, str], bytes] = {}
+
+    def _remember(self, salt: str, token: str, plaintext: bytes) -> None:
+        cache = self._plaintexts
+        cache[(salt, token)] = plaintext
+        if len(cache) > PLAINTEXT_CACHE_SIZE:
+            try:
+                del cache[next(iter(cache))]
+            except (KeyError, StopIteration, RuntimeError):
+                pass  # another thread evicted first
 
     def keys(self, salt: str, length: int = 64) -> tuple[DerivedKey, ...]:
         """The derived keys for ``salt``, one per secret, first one encrypting."""
@@ -113,18 +137,35 @@ class JWTCodec:
         payload["exp"] = issued + int(max_age)
         payload["jti"] = str(uuid.uuid4())
         key = self.keys(salt)[0]
-        header = {"alg": "dir", "enc": ENCRYPTION, "kid": key.kid}
-        plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        return jwe.encrypt_compact(header, plaintext.encode(), key.jwk, registry=_REGISTRY)
+        plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
+        # encrypted-key part is empty, the AAD is the protected header as sent.
+        # The header never changes for a key, so it is encoded once
+        # (DerivedKey.protected) and joserfc's A256CBC-HS512 model does the
+        # cryptography, without re-validating a header we wrote ourselves.
+        iv = os.urandom(16)
+        ciphertext, tag = _CONTENT_ENCRYPTION.encrypt(
+            plaintext, key.raw, iv, key.protected.encode("ascii")
+        )
+        token = f"{key.protected}..{b64url(iv)}.{b64url(ciphertext)}.{b64url(tag)}"
+        self._remember(salt, token, plaintext)
+        return token
 
     def decode(self, token: str, *, salt: str, now: float | None = None) -> dict[str, Any]:
         """Decrypt and validate ``token``; raise :class:`JWTError` on any defect."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise JWTError("empty or oversized token")
+        cached = self._plaintexts.get((salt, token))
+        if cached is not None:
+            payload = json.loads(cached)  # a fresh object: callers may mutate it
+            _check_times(payload, time.time() if now is None else now)
+            return payload
         header = _header(token)
         if header.get("alg") != "dir":
             raise JWTError("unsupported alg")
-        length = ACCEPTED_ENCRYPTIONS.get(header.get("enc"))  # type: ignore[arg-type]
+        enc = header.get("enc")
+        # A forged header may hold any JSON here (a list is not even hashable).
+        length = ACCEPTED_ENCRYPTIONS.get(enc) if isinstance(enc, str) else None
         if length is None:
             raise JWTError("unsupported enc")
         keys = self.keys(salt, length)
@@ -143,6 +184,7 @@ class JWTCodec:
         if not isinstance(payload, dict):
             raise JWTError("payload is not a JSON object")
         _check_times(payload, time.time() if now is None else now)
+        self._remember(salt, token, result.plaintext)
         return payload
 
 
