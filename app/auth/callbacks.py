@@ -59,8 +59,11 @@ class Callbacks:
     def run_signin(self, request, **kw: Any) -> bool | str:
         for fn in self.signin:
             result = fn(request, **kw)
-            if result is not True:
-                return result if isinstance(result, str) else False
+            # Auth.js: any falsy answer (False, None, "") refuses; a string redirects.
+            if not result:
+                return False
+            if isinstance(result, str):
+                return result
         return True
 
     def run_redirect(self, request, url: str, base_url: str) -> str:

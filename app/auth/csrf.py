@@ -21,8 +21,14 @@ class CsrfState:
     verified: bool
 
 
+def _bytes(text: str) -> bytes:
+    # A JSON body may carry lone surrogates ("\ud800"): compare them as bytes
+    # instead of failing to encode them.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def hash_token(token: str, secret: str) -> str:
-    return hashlib.sha256((token + secret).encode()).hexdigest()
+    return hashlib.sha256(_bytes(token + secret)).hexdigest()
 
 
 def new_token() -> str:
@@ -35,11 +41,11 @@ def csrf_state(
     """Reuse the request's token when its cookie verifies, else mint a new one."""
     if cookie_value and "|" in cookie_value:
         token, _, digest = cookie_value.partition("|")
-        if hmac.compare_digest(digest.encode(), hash_token(token, secret).encode()):
+        if hmac.compare_digest(_bytes(digest), hash_token(token, secret).encode()):
             verified = (
                 is_post
                 and isinstance(body_token, str)
-                and hmac.compare_digest(body_token.encode(), token.encode())
+                and hmac.compare_digest(_bytes(body_token), _bytes(token))
             )
             return CsrfState(token=token, cookie_value=None, verified=verified)
     token = new_token()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets as _secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ TYPE_BY_ID = {
     "github": "github",
 }
 PAGE_KEYS = ("signin", "signout", "error", "verify_request", "new_user")
+# RFC 3986 path characters that need no percent-encoding (no ?, #, %, space):
+# the base path is matched by traversal and written into every URL as is.
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
+# Provider ids appear in URLs, cookie payloads and AUTH_<ID>_* names: ASCII only.
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,10 @@ def _parse_url(reader: SettingsReader) -> tuple[str | None, str | None]:
 
 def _normalise_base_path(reader: SettingsReader, value: str) -> str:
     path = "/" + value.strip().strip("/")
-    if path == "/" or any(seg in ("", ".", "..") for seg in path[1:].split("/")):
+    if path == "/" or any(
+        seg in ("", ".", "..") or not _PATH_SEGMENT.fullmatch(seg)
+        for seg in path[1:].split("/")
+    ):
         raise reader.error("auth.base_path", f"must be a path like /api/auth, got {value!r}")
     return path
 
@@ -131,7 +140,7 @@ def _provider_settings(
         if pid in seen:
             raise reader.error("auth.providers", f"provider {pid!r} is listed twice")
         seen.add(pid)
-        if not pid.replace("-", "").replace("_", "").isalnum():
+        if not _PROVIDER_ID.fullmatch(pid):
             raise reader.error("auth.providers", f"invalid provider id {pid!r}")
         options = dict(reader.prefixed(f"auth.provider.{pid}."))
         env_id = pid.upper().replace("-", "_")
