@@ -1,5 +1,129 @@
-"""Signup, email verification and password reset, outside the auth core (in progress)."""
+"""Signup, email verification and password reset, outside the auth core.
+
+Auth.js has no signup; neither has ``app.auth``. This package is an
+application of the core's public API (``app.auth`` only, never its
+submodules): ``config.include("app.registration")``
+
+- parses ``registration.*`` and ``ratelimit.*`` into :class:`RegistrationSettings`;
+- adds the ``credentials`` provider (email + password) whose ``authorize``
+  checks argon2id hashes kept in this package's own tables;
+- adds a ``jwt`` callback that ends sessions issued before a password reset;
+- mounts ``/signup``, ``/account/verify``, ``/account/reset`` and, in
+  development, ``/dev/mail`` in the resource tree.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyramid.exceptions import ConfigurationError
+
+from app.registration.interfaces import (
+    ICredentialStore,
+    IPasswordHasher,
+    IPasswordPolicy,
+    IRateLimiter,
+    IRegistration,
+    ISessionGuard,
+)
+from app.registration.settings import RegistrationSettings, parse_settings
+
+__all__ = [
+    "ICredentialStore",
+    "IPasswordHasher",
+    "IPasswordPolicy",
+    "IRateLimiter",
+    "IRegistration",
+    "ISessionGuard",
+    "RegistrationSettings",
+    "includeme",
+    "registration_settings",
+]
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = "app.registration.settings"
+
+
+def registration_settings(registry_or_request) -> RegistrationSettings:
+    """The parsed settings of an app (pass a registry or a request)."""
+    registry = getattr(registry_or_request, "registry", registry_or_request)
+    return registry[SETTINGS_KEY]
 
 
 def includeme(config) -> None:
-    pass
+    from app.registration.credentials import credentials_provider
+    from app.registration.passwords import (
+        PasswordHasher,
+        PasswordPolicy,
+        load_common_passwords,
+    )
+    from app.registration.ratelimit import RateLimiter
+    from app.registration.resources import (
+        ACCOUNT_PATH,
+        DEVMAIL_PATH,
+        SIGNUP_PATH,
+        AccountResource,
+        DevMailbox,
+        SignupResource,
+    )
+    from app.registration.services import registration_factory
+    from app.registration.sessions import SessionGuard
+    from app.registration.store import CredentialStore
+
+    settings = parse_settings(config.get_settings())
+    config.registry[SETTINGS_KEY] = settings
+
+    try:
+        add_auth_provider = config.add_auth_provider
+    except AttributeError:
+        raise ConfigurationError(
+            'app.registration extends the auth core: config.include("app.auth") first'
+        ) from None
+    config.include("pyramid_jinja2")
+    config.include("pyramid_services")
+    config.include("app.resources")
+
+    # Start-up singletons: the common-password list is read once, here.
+    config.register_service(
+        PasswordPolicy(
+            load_common_passwords(),
+            min_length=settings.password_min_length,
+            max_length=settings.password_max_length,
+            site_name=settings.site_name,
+        ),
+        IPasswordPolicy,
+    )
+    config.register_service(PasswordHasher(settings.argon2), IPasswordHasher)
+    config.register_service(RateLimiter(settings.ratelimit), IRateLimiter)
+    guard = SessionGuard(settings.session_check_ttl)
+    config.register_service(guard, ISessionGuard)
+    config.register_service_factory(registration_factory, IRegistration)
+    config.register_service_factory(
+        lambda context, request: CredentialStore(request.dbsession), ICredentialStore
+    )
+
+    add_auth_provider(credentials_provider())
+    config.add_auth_callback("jwt", guard.jwt_callback)
+
+    config.add_resource_child(SIGNUP_PATH, SignupResource)
+    config.add_resource_child(ACCOUNT_PATH, AccountResource)
+    config.scan("app.registration.views", ignore="app.registration.views.devmail")
+    if settings.dev_maildir:
+        if settings.environment == "production":
+            log.warning(
+                "mail.dev_maildir is set in production: %s is not mounted", DEVMAIL_PATH
+            )
+        else:
+            config.add_resource_child(DEVMAIL_PATH, DevMailbox)
+            config.scan("app.registration.views.devmail")
+    log.info(
+        "registration: verification=%s argon2id m=%s t=%s p=%s ratelimit=%s",
+        settings.email_verification,
+        settings.argon2.memory_cost,
+        settings.argon2.time_cost,
+        settings.argon2.parallelism,
+        settings.ratelimit.storage_url.split("://", 1)[0]
+        if settings.ratelimit.enabled
+        else "off",
+    )

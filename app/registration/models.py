@@ -1,1 +1,53 @@
-"""Registration's tables (in progress)."""
+"""Registration's tables, keyed to the core's ``users.id``.
+
+The core's schema stays Auth.js's: passwords and emailed tokens live here.
+
+- ``registration_passwords``: one password hash per user (passlib's string,
+  argon2id by default), when it last changed, and ``session_version``, which
+  every password reset increments so JWT sessions issued before it end.
+- ``registration_tokens``: email verification and password-reset tokens,
+  stored as the SHA-256 of the random token (the link carries the token, the
+  database only its hash), single use (deleted when used) and expiring.
+
+Uniqueness of an email is the core's ``uq_users_email_lower`` index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models import Base, UTCDateTime
+
+VERIFY = "verify"
+RESET = "reset"
+
+
+class PasswordCredential(Base):
+    __tablename__ = "registration_passwords"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    session_version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+
+
+class EmailToken(Base):
+    __tablename__ = "registration_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    #: the address the link was sent to (verification confirms this one)
+    email: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -1,0 +1,51 @@
+"""The seams of the registration package, looked up with ``request.find_service``.
+
+Singletons built once at start-up (they hold no request state):
+:class:`IPasswordHasher`, :class:`IPasswordPolicy`, :class:`IRateLimiter`,
+:class:`ISessionGuard`. Per request: :class:`IRegistration` (the flows) and
+:class:`ICredentialStore` (registration's tables on ``request.dbsession``).
+"""
+
+from __future__ import annotations
+
+from zope.interface import Interface
+
+
+class IPasswordHasher(Interface):
+    def hash(password):
+        """The passlib hash string of a (normalised) password."""
+
+    def verify(password, hash):
+        """``(ok, new_hash_or_None)``; a new hash means "store this instead"."""
+
+    def verify_dummy(password):
+        """Pay one verification against a fixed hash; always False."""
+
+
+class IPasswordPolicy(Interface):
+    def check(password, email=None):
+        """The first :class:`~app.registration.passwords.Refusal`, or None."""
+
+
+class IRateLimiter(Interface):
+    def consume(action, key):
+        """Count an attempt; raise ``TooManyAttempts`` when over the limit."""
+
+    def retry_after(*pairs):
+        """Seconds to wait if any ``(action, key)`` is over its limit, else None."""
+
+    def hit(*pairs):
+        """Count a (failed) attempt for each ``(action, key)``."""
+
+
+class ISessionGuard(Interface):
+    def jwt_callback(request, token, **kw):
+        """The ``jwt`` callback ending sessions older than a password change."""
+
+
+class ICredentialStore(Interface):
+    """Registration's rows: password hashes and emailed tokens."""
+
+
+class IRegistration(Interface):
+    """Signup, email verification, password reset and the credentials check."""

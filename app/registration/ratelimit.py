@@ -1,0 +1,142 @@
+"""Throttling with the ``limits`` library: moving windows per action and key.
+
+Actions and their limits come from settings (``ratelimit.signin_account``,
+``signin_ip``, ``signup_ip``, ``reset_ip``, in the ``limits`` notation
+``5/minute;20/hour``). Counters live in memory by default (one process) or
+in Redis when ``ratelimit.storage_url`` / ``REDIS_URL`` is set (shared by every
+process). If the storage fails (Redis down), the attempt is let through and
+a warning logged: throttling is a defence, not something that may take the
+site down. ``ratelimit.enabled = false`` switches everything off.
+
+Keys: client addresses (IPv6 grouped by /64, since one host usually holds a
+whole /64) and, for sign-in, a SHA-256 of the case-folded email, so neither a
+storage dump nor Redis keys show addresses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from limits import RateLimitItem
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from zope.interface import implementer
+
+from app.registration.errors import TooManyAttempts
+from app.registration.interfaces import IRateLimiter
+from app.registration.settings import RateLimitSettings
+
+log = logging.getLogger(__name__)
+
+Pair = tuple[str, str]  # (action, key)
+
+
+def client_key(request) -> str:
+    """The client's address as a throttling key (IPv6 grouped by /64).
+
+    Behind a proxy, configure the WSGI server to put the real client in
+    ``REMOTE_ADDR`` (waitress: ``trusted_proxy`` and ``trusted_proxy_headers``).
+    """
+    addr = request.client_addr or ""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return "unknown"
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped or ip)
+
+
+def account_key(email: str) -> str:
+    return hashlib.sha256(email.strip().casefold().encode("utf-8")).hexdigest()[:32]
+
+
+@implementer(IRateLimiter)
+class RateLimiter:
+    def __init__(
+        self, settings: RateLimitSettings, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.enabled = settings.enabled
+        self.clock = clock
+        self.storage = None
+        self.strategy = None
+        if self.enabled:
+            options = {}
+            if settings.storage_url.startswith(("redis", "rediss")):
+                # Fail fast (and let the request through) when Redis is away.
+                options = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+            self.storage = storage_from_string(settings.storage_url, **options)
+            self.strategy = MovingWindowRateLimiter(self.storage)
+
+    def _items(self, action: str) -> tuple[RateLimitItem, ...]:
+        return self.settings.limits[action]
+
+    def _ids(self, action: str, key: str) -> tuple[str, str, str]:
+        return (self.settings.key_prefix, action, key)
+
+    def _storage_failed(self, exc: Exception) -> None:
+        log.warning(
+            "rate limit storage %s unavailable (%s: %s); letting the attempt through",
+            self.settings.storage_url.split("://", 1)[0],
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+
+    def _wait(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
+        stats = self.strategy.get_window_stats(item, *ids)
+        return max(1, math.ceil(stats.reset_time - self.clock()))
+
+    def retry_after(self, *pairs: Pair) -> int | None:
+        """Seconds to wait when any ``(action, key)`` is at its limit, else None.
+
+        Only looks: nothing is counted (sign-in tests before hashing and
+        counts failures only).
+        """
+        if not self.enabled:
+            return None
+        try:
+            waits = [
+                self._wait(item, self._ids(action, key))
+                for action, key in pairs
+                for item in self._items(action)
+                if not self.strategy.test(item, *self._ids(action, key))
+            ]
+        except Exception as exc:  # noqa: BLE001 - any storage failure lets it through
+            self._storage_failed(exc)
+            return None
+        return max(waits) if waits else None
+
+    def hit(self, *pairs: Pair) -> None:
+        """Count one attempt against every limit of each ``(action, key)``."""
+        if not self.enabled:
+            return
+        try:
+            for action, key in pairs:
+                for item in self._items(action):
+                    self.strategy.hit(item, *self._ids(action, key))
+        except Exception as exc:  # noqa: BLE001
+            self._storage_failed(exc)
+
+    def consume(self, action: str, key: str) -> None:
+        """Count an attempt; raise :class:`TooManyAttempts` if it is over a limit."""
+        if not self.enabled:
+            return
+        ids = self._ids(action, key)
+        try:
+            waits = [
+                self._wait(item, ids)
+                for item in self._items(action)
+                if not self.strategy.hit(item, *ids)
+            ]
+        except Exception as exc:  # noqa: BLE001
+            self._storage_failed(exc)
+            return
+        if waits:
+            log.info("throttled action=%s retry_after=%s", action, max(waits))
+            raise TooManyAttempts(action, max(waits))

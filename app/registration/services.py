@@ -1,0 +1,282 @@
+"""The registration flows as one plain service: signup, verification, reset, sign-in.
+
+:class:`Registration` takes its collaborators (the core's adapter, the
+credential store, hasher, rate limiter, postman, link builder, settings,
+clock) and never touches ``request``; :func:`registration_factory` is the one
+place that builds it from a request (``request.find_service(IRegistration)``).
+
+Uniform answers, on purpose (no account enumeration):
+
+- :meth:`Registration.authenticate`: an unknown email and a wrong password
+  raise the same ``CredentialsSignin`` after the same work (one hash
+  verification: unknown emails verify against a dummy hash).
+- :meth:`Registration.signup` in ``mandatory`` mode: a taken email returns
+  the same outcome as a fresh one, after the same hashing; the owner gets a
+  notice instead of a second account.
+- :meth:`Registration.request_reset`: returns nothing either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from zope.interface import implementer
+
+from app.auth import AdapterUser, CredentialsSignin, IAdapter, UserChanges
+from app.registration.emails import Postman
+from app.registration.errors import TokenExpired, TokenInvalid
+from app.registration.interfaces import (
+    IPasswordHasher,
+    IRateLimiter,
+    IRegistration,
+    ISessionGuard,
+)
+from app.registration.models import RESET, VERIFY
+from app.registration.passwords import PasswordHasher
+from app.registration.ratelimit import RateLimiter, account_key
+from app.registration.settings import RegistrationSettings
+from app.registration.store import CredentialStore, TokenInfo, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_EMAIL_LENGTH = 254
+
+
+class Links(Protocol):
+    def verify(self, token: str) -> str: ...
+    def reset(self, token: str) -> str: ...
+    def signin(self) -> str: ...
+    def reset_request(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """``created`` (optional mode), ``taken`` (optional mode) or ``check_email``
+    (mandatory mode, fresh or taken alike)."""
+
+    status: str
+    user: AdapterUser | None = None
+
+
+@implementer(IRegistration)
+class Registration:
+    def __init__(
+        self,
+        *,
+        adapter,
+        store: CredentialStore,
+        hasher: PasswordHasher,
+        limiter: RateLimiter,
+        postman: Postman,
+        links: Links,
+        settings: RegistrationSettings,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.adapter = adapter
+        self.store = store
+        self.hasher = hasher
+        self.limiter = limiter
+        self.postman = postman
+        self.links = links
+        self.settings = settings
+        self.clock = clock
+
+    # signup ----------------------------------------------------------------------
+    def signup(self, email: str, name: str | None, password: str) -> SignupOutcome:
+        """Create the account (or, for a taken email, answer as the mode says).
+
+        A concurrent signup for the same email makes the insert raise
+        ``IntegrityError`` (the core's ``uq_users_email_lower``); pyramid_retry
+        runs the request again and the retry finds the winner's row.
+        """
+        # Hash first, whatever happens next: in mandatory mode a taken email
+        # must cost what a fresh one costs.
+        hashed = self.hasher.hash(password)
+        existing = self.adapter.get_user_by_email(email)
+        if existing is not None:
+            if not self.settings.mandatory_verification:
+                log.info("signup refused: email taken user=%s", existing.id)
+                return SignupOutcome("taken")
+            log.info("signup with a taken email; owner notified user=%s", existing.id)
+            self.postman.send(
+                "account_exists",
+                existing.email or email,
+                signin_url=self.links.signin(),
+                reset_url=self.links.reset_request(),
+            )
+            return SignupOutcome("check_email")
+        now = self.clock()
+        user = self.adapter.create_user(
+            email=email, name=name or None, email_verified=None
+        )
+        self.store.set_password(user.id, hashed, now, end_sessions=False)
+        self._send_verification(user, email, now)
+        log.info("signup user=%s mode=%s", user.id, self.settings.email_verification)
+        status = "check_email" if self.settings.mandatory_verification else "created"
+        return SignupOutcome(status, user)
+
+    def _send_verification(
+        self, user: AdapterUser, email: str, now: dt.datetime
+    ) -> None:
+        raw = self.store.issue_token(
+            user.id, VERIFY, email, now, self.settings.verify_max_age
+        )
+        self.postman.send(
+            "verify",
+            email,
+            link=self.links.verify(raw),
+            hours=max(1, self.settings.verify_max_age // 3600),
+            mandatory=self.settings.mandatory_verification,
+        )
+
+    # email verification ------------------------------------------------------------
+    def check_token(self, raw: str, purpose: str) -> TokenInfo:
+        """The token behind a link, still unused; raises TokenInvalid/TokenExpired."""
+        info = self.store.peek_token(raw, purpose)
+        if info is None:
+            raise TokenInvalid()
+        if info.expired(self.clock()):
+            raise TokenExpired()
+        return info
+
+    def confirm_email(self, raw: str) -> AdapterUser:
+        """Use a verification token: mark the address verified. Raises TokenError."""
+        info = self._use(raw, VERIFY)
+        user = self.adapter.get_user(info.user_id)
+        if user is None or (user.email or "").casefold() != info.email.casefold():
+            # The account changed its address since the link was sent.
+            raise TokenInvalid()
+        if user.email_verified is None:
+            user = self.adapter.update_user(
+                user.id, UserChanges(email_verified=self.clock())
+            )
+        self.store.delete_tokens(user.id, VERIFY)
+        log.info("email verified user=%s", user.id)
+        return user
+
+    def resend_verification(self, email: str) -> None:
+        """Mail a new link if an unverified account has this email; silent otherwise."""
+        user = self.adapter.get_user_by_email(email)
+        if user is None or user.email_verified is not None or not user.email:
+            return
+        self.store.delete_tokens(user.id, VERIFY)
+        self._send_verification(user, user.email, self.clock())
+
+    # password reset -------------------------------------------------------------------
+    def request_reset(self, email: str) -> None:
+        """Mail a reset link if an account has this email; the caller answers the
+        same either way ("if an account exists, we sent a link")."""
+        user = self.adapter.get_user_by_email(email)
+        if user is None or not user.email:
+            log.info("reset requested for an unknown email")
+            return
+        now = self.clock()
+        self.store.delete_tokens(user.id, RESET)  # only the newest link works
+        raw = self.store.issue_token(
+            user.id, RESET, user.email, now, self.settings.reset_max_age
+        )
+        self.postman.send(
+            "reset",
+            user.email,
+            link=self.links.reset(raw),
+            minutes=max(1, self.settings.reset_max_age // 60),
+        )
+        log.info("reset link issued user=%s", user.id)
+
+    def reset_password(self, raw: str, password: str) -> AdapterUser:
+        """Use a reset token: set the password and end every session of the user.
+
+        Database sessions are deleted; JWT sessions end through the session
+        version (see :mod:`app.registration.sessions`). The link proved control
+        of the address, so it also counts as verifying it. Raises TokenError.
+        """
+        hashed = self.hasher.hash(password)
+        info = self._use(raw, RESET)
+        user = self.adapter.get_user(info.user_id)
+        if user is None or (user.email or "").casefold() != info.email.casefold():
+            raise TokenInvalid()
+        now = self.clock()
+        self.store.set_password(user.id, hashed, now, end_sessions=True)
+        ended = self.adapter.delete_user_sessions(user.id)
+        self.store.delete_tokens(user.id, RESET)
+        if user.email_verified is None:
+            user = self.adapter.update_user(user.id, UserChanges(email_verified=now))
+        log.info("password reset user=%s database_sessions_ended=%s", user.id, ended)
+        return user
+
+    def _use(self, raw: str, purpose: str) -> TokenInfo:
+        info = self.store.use_token(raw, purpose)
+        if info is None:
+            raise TokenInvalid()
+        if info.expired(self.clock()):
+            raise TokenExpired()
+        return info
+
+    # sign-in (the credentials provider's authorize) -----------------------------
+    def authenticate(self, email: str, password: str, client: str) -> AdapterUser:
+        """Check an email and password; return the user or raise ``CredentialsSignin``.
+
+        Throttled per client and per account: the limits are tested before any
+        hashing and only failures count. Refusals: ``code="credentials"``
+        (unknown email or wrong password, indistinguishable),
+        ``"rate_limited"`` (with ``retry_after``) and, in mandatory mode, after
+        a correct password, ``"email_unverified"``.
+        """
+        email = email.strip() if isinstance(email, str) else ""
+        password = password if isinstance(password, str) else ""
+        pairs = (("signin_ip", client), ("signin_account", account_key(email)))
+        wait = self.limiter.retry_after(*pairs)
+        if wait is not None:
+            log.info("sign-in throttled retry_after=%s", wait)
+            raise CredentialsSignin(code="rate_limited", retry_after=wait)
+
+        user = None
+        credential = None
+        if email and len(email) <= MAX_EMAIL_LENGTH:
+            user = self.adapter.get_user_by_email(email)
+            if user is not None:
+                credential = self.store.get_password(user.id)
+        # Unknown email, or an account without a password (OAuth/email only):
+        # verify against the dummy hash so both cost one verification and
+        # answer like a wrong password.
+        if credential is None:
+            ok, new_hash = self.hasher.verify_dummy(password), None
+        else:
+            ok, new_hash = self.hasher.verify(password, credential.hash)
+        if not ok:
+            self.limiter.hit(*pairs)
+            log.info("sign-in refused")
+            raise CredentialsSignin()
+        assert user is not None
+        if new_hash is not None:
+            self.store.rehash(user.id, new_hash)
+            log.info("password rehashed user=%s", user.id)
+        if self.settings.mandatory_verification and user.email_verified is None:
+            log.info("sign-in waits for email verification user=%s", user.id)
+            raise CredentialsSignin(code="email_unverified")
+        return user
+
+
+def registration_factory(context, request) -> Registration:
+    """Build :class:`Registration` for one request (the only code touching it)."""
+    from app.registration import registration_settings
+    from app.registration.resources import RequestLinks
+
+    settings = registration_settings(request)
+    return Registration(
+        adapter=request.find_service(IAdapter),
+        store=CredentialStore(request.dbsession),
+        hasher=request.find_service(IPasswordHasher),
+        limiter=request.find_service(IRateLimiter),
+        postman=Postman(request, settings.mail_sender, settings.site_name),
+        links=RequestLinks(request),
+        settings=settings,
+    )
+
+
+def session_guard(request):
+    return request.find_service(ISessionGuard)

@@ -1,0 +1,96 @@
+"""Ending JWT sessions that were issued before the user's last password reset.
+
+A JWT session lives in the browser, so the server cannot delete it; instead
+the core's ``jwt`` callback (added with ``config.add_auth_callback("jwt", ...)``)
+stamps each new token with the user's current ``session_version`` (claim
+``pwv``) and, on every later read, ends the session (returns ``None``) when
+that claim is below the version in ``registration_passwords``. A password
+reset increments the version. (Database sessions are simply deleted.)
+
+The read path is hot (every request with a session cookie), so the version is
+one primary-key query, cached per user in this process for
+``registration.session_check_ttl`` seconds (default 10). The process that
+performs a reset forgets its cached entry right after the commit; other
+processes pick the change up within the TTL. Set the TTL to 0 to query on
+every read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from zope.interface import implementer
+
+from app.registration.interfaces import ISessionGuard
+from app.registration.store import CredentialStore
+
+log = logging.getLogger(__name__)
+
+CLAIM = "pwv"
+MAX_ENTRIES = 50_000
+
+
+@implementer(ISessionGuard)
+class SessionGuard:
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._cache: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def version(self, request, user_id: str, *, fresh: bool = False) -> int:
+        now = self.clock()
+        if not fresh and self.ttl > 0:
+            cached = self._cache.get(user_id)
+            if cached is not None and cached[1] > now:
+                return cached[0]
+        version = CredentialStore(request.dbsession).session_version(user_id)
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._cache) >= MAX_ENTRIES:
+                    self._cache.clear()
+                self._cache[user_id] = (version, now + self.ttl)
+        return version
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._cache.pop(str(user_id), None)
+
+    def forget_after_commit(self, request, user_id: str) -> None:
+        """Drop the cached version once the reset is committed (not before:
+        an aborted reset must not end anybody's session)."""
+
+        def hook(committed: bool) -> None:
+            if committed:
+                self.forget(user_id)
+
+        request.tm.get().addAfterCommitHook(hook)
+
+    def jwt_callback(
+        self,
+        request,
+        *,
+        token: dict[str, Any],
+        user=None,
+        trigger: str | None = None,
+        **kw: Any,
+    ) -> dict[str, Any] | None:
+        if user is not None and trigger in ("signIn", "signUp"):
+            token[CLAIM] = self.version(request, str(user.id), fresh=True)
+            return token
+        sub = token.get("sub")
+        if sub is None:
+            return token
+        current = self.version(request, str(sub))
+        try:
+            issued = int(token.get(CLAIM, 0))
+        except (TypeError, ValueError):
+            issued = -1
+        if issued < current:
+            log.info("session ended by password change user=%s", sub)
+            return None
+        return token

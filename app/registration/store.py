@@ -1,0 +1,184 @@
+"""Registration's rows on the request's database session (flush, never commit).
+
+Tokens: the link carries ``secrets.token_urlsafe(32)`` (256 random bits); the
+table keeps only its SHA-256, so a database leak gives no usable link. Using
+a token deletes its row in one ``DELETE ... RETURNING``, so of two concurrent
+clicks exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+from zope.interface import implementer
+
+from app.registration.interfaces import ICredentialStore
+from app.registration.models import EmailToken, PasswordCredential
+
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+def _user_pk(user_id: str | int) -> int | None:
+    try:
+        return int(user_id)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    user_id: str
+    purpose: str
+    email: str
+    expires_at: dt.datetime
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Credential:
+    user_id: str
+    hash: str
+    updated_at: dt.datetime
+    session_version: int
+
+
+@implementer(ICredentialStore)
+class CredentialStore:
+    def __init__(self, dbsession: Session) -> None:
+        self.db = dbsession
+
+    # passwords ---------------------------------------------------------------
+    def get_password(self, user_id: str | int) -> Credential | None:
+        pk = _user_pk(user_id)
+        row = self.db.get(PasswordCredential, pk) if pk is not None else None
+        if row is None:
+            return None
+        return Credential(
+            str(row.user_id), row.hash, row.updated_at, row.session_version
+        )
+
+    def set_password(
+        self, user_id: str | int, hash: str, now: dt.datetime, *, end_sessions: bool
+    ) -> int:
+        """Store a new hash; with ``end_sessions`` bump the session version.
+
+        Returns the session version now in force.
+        """
+        pk = _user_pk(user_id)
+        row = self.db.get(PasswordCredential, pk)
+        if row is None:
+            row = PasswordCredential(
+                user_id=pk,
+                hash=hash,
+                updated_at=now,
+                session_version=1 if end_sessions else 0,
+            )
+            self.db.add(row)
+        else:
+            row.hash = hash
+            row.updated_at = now
+            if end_sessions:
+                row.session_version = (row.session_version or 0) + 1
+        self.db.flush()
+        return row.session_version
+
+    def rehash(self, user_id: str | int, hash: str) -> None:
+        """Replace an out-of-date hash of the same password (not a password change)."""
+        self.db.execute(
+            update(PasswordCredential)
+            .where(PasswordCredential.user_id == _user_pk(user_id))
+            .values(hash=hash)
+        )
+
+    def session_version(self, user_id: str | int) -> int:
+        pk = _user_pk(user_id)
+        if pk is None:
+            return 0
+        version = self.db.scalar(
+            select(PasswordCredential.session_version).where(
+                PasswordCredential.user_id == pk
+            )
+        )
+        return version or 0
+
+    # tokens -------------------------------------------------------------------
+    def issue_token(
+        self,
+        user_id: str | int,
+        purpose: str,
+        email: str,
+        now: dt.datetime,
+        max_age: int,
+    ) -> str:
+        """Store a new token's hash; return the raw token (for the link only)."""
+        raw = secrets.token_urlsafe(32)
+        self.db.add(
+            EmailToken(
+                user_id=_user_pk(user_id),
+                purpose=purpose,
+                token_hash=token_hash(raw),
+                email=email,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=max_age),
+            )
+        )
+        self.db.flush()
+        return raw
+
+    def peek_token(self, raw: str, purpose: str) -> TokenInfo | None:
+        if not isinstance(raw, str) or not _TOKEN_SHAPE.fullmatch(raw):
+            return None
+        row = self.db.scalars(
+            select(EmailToken).where(
+                EmailToken.token_hash == token_hash(raw), EmailToken.purpose == purpose
+            )
+        ).first()
+        if row is None:
+            return None
+        return TokenInfo(str(row.user_id), row.purpose, row.email, row.expires_at)
+
+    def use_token(self, raw: str, purpose: str) -> TokenInfo | None:
+        """Delete and return the token (single use), or None if there is none."""
+        if not isinstance(raw, str) or not _TOKEN_SHAPE.fullmatch(raw):
+            return None
+        row = self.db.execute(
+            delete(EmailToken)
+            .where(
+                EmailToken.token_hash == token_hash(raw), EmailToken.purpose == purpose
+            )
+            .returning(
+                EmailToken.user_id,
+                EmailToken.purpose,
+                EmailToken.email,
+                EmailToken.expires_at,
+            )
+        ).first()
+        if row is None:
+            return None
+        expires = row.expires_at
+        if expires.tzinfo is None:  # RETURNING bypasses nothing, but be safe on SQLite
+            expires = expires.replace(tzinfo=dt.UTC)
+        return TokenInfo(str(row.user_id), row.purpose, row.email, expires)
+
+    def delete_tokens(self, user_id: str | int, purpose: str) -> None:
+        self.db.execute(
+            delete(EmailToken).where(
+                EmailToken.user_id == _user_pk(user_id), EmailToken.purpose == purpose
+            )
+        )

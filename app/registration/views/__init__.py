@@ -1,0 +1,1 @@
+"""Registration's HTML pages, one module per flow (signup, verify, reset, devmail)."""

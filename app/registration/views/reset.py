@@ -1,0 +1,114 @@
+"""``/account/reset``: asking for a reset link, and choosing a new password.
+
+The request form always answers "if an account exists, we sent a link". The
+``confirm`` page (from the mailed link) takes a new password under the same
+rules as signup; setting it ends every session of the person (see
+:meth:`Registration.reset_password` and :mod:`app.registration.sessions`).
+"""
+
+from __future__ import annotations
+
+from pyramid.view import view_config, view_defaults
+
+from app.registration.errors import TokenError
+from app.registration.forms import FormResult, email_form, new_password_form
+from app.registration.interfaces import ISessionGuard
+from app.registration.models import RESET
+from app.registration.resources import ResetResource
+from app.registration.views.common import (
+    policy,
+    private_page,
+    registration,
+    template,
+    throttle,
+)
+
+
+@view_defaults(context=ResetResource, permission="view")
+class ResetViews:
+    def __init__(self, context: ResetResource, request) -> None:
+        self.context = context
+        self.request = request
+
+    def _request_page(self, form: FormResult, status: int = 200) -> dict:
+        private_page(self.request)
+        self.request.response.status = status
+        return {"form": form, "action": self.request.resource_url(self.context)}
+
+    @view_config(request_method="GET", renderer=template("reset_request"))
+    def request_form(self):
+        return self._request_page(FormResult())
+
+    @view_config(request_method="POST", renderer=template("reset_request"))
+    def request_link(self):
+        throttle(self.request, "reset_ip")
+        form = email_form(self.request.POST)
+        if not form.valid:
+            return self._request_page(form, 400)
+        registration(self.request).request_reset(form.data["email"])
+        # The same page whether or not an account has this address.
+        private_page(self.request)
+        self.request.override_renderer = template("link_sent")
+        return {"purpose": RESET}
+
+    # the mailed link ------------------------------------------------------------------
+    def _password_page(
+        self, token: str, email: str, form: FormResult, status: int = 200
+    ):
+        private_page(self.request, token_in_url=True)
+        self.request.response.status = status
+        settings = policy(self.request)
+        return {
+            "form": form,
+            "token": token,
+            "email": email,
+            "action": self.request.resource_url(self.context, "confirm"),
+            "min_length": settings.min_length,
+            "max_length": settings.max_length,
+        }
+
+    def _invalid(self, exc: TokenError):
+        private_page(self.request, token_in_url=True)
+        self.request.response.status = 400
+        self.request.override_renderer = template("link_invalid")
+        return {
+            "reason": exc.reason,
+            "retry_url": self.request.resource_url(self.context),
+            "purpose": RESET,
+        }
+
+    @view_config(
+        name="confirm", request_method="GET", renderer=template("reset_password")
+    )
+    def password_form(self):
+        token = self.request.GET.get("token", "")
+        try:
+            info = registration(self.request).check_token(token, RESET)
+        except TokenError as exc:
+            return self._invalid(exc)
+        return self._password_page(token, info.email, FormResult())
+
+    @view_config(
+        name="confirm", request_method="POST", renderer=template("reset_password")
+    )
+    def set_password(self):
+        request = self.request
+        token = request.POST.get("token", "")
+        service = registration(request)
+        try:
+            info = service.check_token(token, RESET)
+        except TokenError as exc:
+            return self._invalid(exc)
+        form = new_password_form(request.POST, policy(request), info.email)
+        if not form.valid:
+            return self._password_page(token, info.email, form, 400)
+        try:
+            user = service.reset_password(token, form.password)
+        except TokenError as exc:  # used by a concurrent request meanwhile
+            return self._invalid(exc)
+        request.find_service(ISessionGuard).forget_after_commit(request, user.id)
+        private_page(request, token_in_url=True)
+        request.override_renderer = template("reset_done")
+        return {
+            "signin_url": request.auth_url("signin", query={"email": user.email or ""}),
+        }
