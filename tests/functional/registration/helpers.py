@@ -1,0 +1,93 @@
+"""Driving registration's pages and the core's sign-in as a person would."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import sqlalchemy as sa
+from webtest import TestApp
+
+SIGNIN = "/api/auth/callback/credentials"
+GOOD_PASSWORD = "violet tractor umbrella 42"  # noqa: S105 - test data
+OTHER_PASSWORD = "quiet lantern harbour 17"  # noqa: S105
+
+_LINK = re.compile(r"https?://\S+")
+
+
+def unique_email(prefix: str = "person") -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@example.com"
+
+
+def signup_form(app: TestApp, query: dict | None = None):
+    page = app.get("/signup", params=query or {})
+    return page.forms[0]
+
+
+def signup(
+    app: TestApp,
+    email: str,
+    password: str = GOOD_PASSWORD,
+    *,
+    name: str = "",
+    confirm: str | None = None,
+    query: dict | None = None,
+    status: int | str | None = None,
+):
+    """Fill in and submit the signup form; return the response."""
+    form = signup_form(app, query)
+    form["email"] = email
+    form["name"] = name
+    form["password"] = password
+    form["password_confirm"] = password if confirm is None else confirm
+    return form.submit(status=status)
+
+
+def csrf_token(app: TestApp) -> str:
+    return app.get("/api/auth/csrf").json["csrfToken"]
+
+
+def signin(app: TestApp, email: str, password: str, callback_url: str | None = None):
+    """The core's credentials form: ``POST callback/credentials`` + Auth.js CSRF."""
+    data = {"csrfToken": csrf_token(app), "email": email, "password": password}
+    if callback_url:
+        data["callbackUrl"] = callback_url
+    return app.post(SIGNIN, data, status=302)
+
+
+def session(app: TestApp):
+    """The session JSON (``None`` when signed out)."""
+    return app.get("/api/auth/session").json
+
+
+def links(message) -> list[str]:
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return _LINK.findall(body)
+
+
+def link_to(message, fragment: str) -> str:
+    found = [u for u in links(message) if fragment in u]
+    assert found, f"no link containing {fragment!r} in {links(message)}"
+    return found[0]
+
+
+def rows(engine: sa.Engine, sql: str, **params) -> list:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(sql), params))
+
+
+def user_row(engine: sa.Engine, email: str):
+    found = rows(
+        engine,
+        'SELECT id, email, name, "emailVerified" FROM users '
+        "WHERE lower(email) = lower(:e)",
+        e=email,
+    )
+    return found[0] if found else None
+
+
+def password_hash(engine: sa.Engine, user_id: int) -> str | None:
+    found = rows(
+        engine, "SELECT hash FROM registration_passwords WHERE user_id = :u", u=user_id
+    )
+    return found[0].hash if found else None

@@ -1,0 +1,293 @@
+"""Signup at /signup, walked through as a person would, in both verification modes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from webtest import TestApp
+
+import app.models
+from tests.functional.registration.helpers import (
+    GOOD_PASSWORD,
+    link_to,
+    password_hash,
+    rows,
+    session,
+    signin,
+    signup,
+    signup_form,
+    unique_email,
+    user_row,
+)
+
+
+def test_signup_page_has_labelled_inputs_with_autocomplete(testapp):
+    page = testapp.get("/signup")
+
+    html = page.text
+    for field_id, label in (
+        ("field-email", "Email"),
+        ("field-name", "Name (optional)"),
+        ("field-password", "Password"),
+        ("field-password_confirm", "Confirm password"),
+    ):
+        assert f'<label for="{field_id}">{label}</label>' in html
+    assert re.search(r'id="field-email"[^>]*autocomplete="email"', html)
+    assert re.search(r'id="field-password"[^>]*autocomplete="new-password"', html)
+    assert re.search(
+        r'id="field-password_confirm"[^>]*autocomplete="new-password"', html
+    )
+    assert page.forms[0]["csrf_token"].value
+
+
+def test_signup_signs_in_mails_a_link_and_the_link_verifies(
+    smtp_server, testapp, dbengine
+):
+    email = unique_email("Jane.Doe")
+
+    response = signup(testapp, email, name="Jane Doe", status=302)
+
+    assert response.location == "http://localhost"
+    assert session(testapp)["user"] == {"name": "Jane Doe", "email": email}
+    user = user_row(dbengine, email)
+    assert user.email == email  # stored as typed
+    assert user.emailVerified is None
+    (message,) = smtp_server.wait_for(1)
+    assert message["To"] == email
+    confirm_page = testapp.get(link_to(message, "/account/verify"))
+    assert email in confirm_page.text
+    assert confirm_page.headers["Referrer-Policy"] == "no-referrer"
+    done = confirm_page.forms[0].submit()
+    assert "Email address confirmed" in done.text
+    assert user_row(dbengine, email).emailVerified is not None
+
+
+def test_signup_lands_on_a_same_origin_callback_url(smtp_server, testapp):
+    response = signup(
+        testapp, unique_email(), query={"callbackUrl": "/members"}, status=302
+    )
+
+    assert response.location == "http://localhost/members"
+    assert testapp.get("/members").status_int == 200
+
+
+def test_signup_with_a_foreign_callback_url_lands_home(smtp_server, testapp):
+    response = signup(
+        testapp,
+        unique_email(),
+        query={"callbackUrl": "https://evil.example.net/phish"},
+        status=302,
+    )
+
+    assert response.location == "http://localhost"
+
+
+def test_password_is_stored_as_argon2id_and_never_in_plain_text(
+    smtp_server, testapp, dbengine, db_url
+):
+    email = unique_email()
+    password = "plaintext sentinel ZQX-" + uuid.uuid4().hex[:12]
+
+    signup(testapp, email, password, status=302)
+
+    user = user_row(dbengine, email)
+    assert password_hash(dbengine, user.id).startswith(
+        "$argon2id$v=19$m=19456,t=2,p=1$"
+    )
+    with dbengine.connect() as conn:
+        for table in app.models.metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)):
+                assert password not in repr(tuple(row)), table.name
+    if db_url.startswith("sqlite"):
+        path = Path(db_url.split("///", 1)[1])
+        for file in (path, Path(f"{path}-wal")):
+            if file.exists():
+                assert password.encode() not in file.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "field", "message"),
+    [
+        ("short1", None, "password", "Use at least 8 characters."),
+        ("x" * 129, None, "password", "Use at most 128 characters."),
+        ("password1", None, "password", "one of the most commonly used passwords"),
+        ("Iloveyou2", None, "password", "one of the most commonly used passwords"),
+        ("mary.jones-2026!", None, "password", "must not contain your email address"),
+        ("MyAuthsitePass", None, "password", "must not contain the name of this site"),
+        ("", None, "password", "Enter a password."),
+        (GOOD_PASSWORD, GOOD_PASSWORD + "x", "password_confirm", "do not match"),
+    ],
+    ids=[
+        "short",
+        "too-long",
+        "common",
+        "common-any-case",
+        "contains-email",
+        "contains-site-name",
+        "empty",
+        "mismatched-confirmation",
+    ],
+)
+def test_refused_password_says_why_next_to_its_field(
+    testapp, dbengine, password, confirm, field, message
+):
+    email = "Mary.Jones@example.com"
+
+    page = signup(testapp, email, password, confirm=confirm, name="Mary", status=400)
+
+    error = page.html.find(id=f"field-{field}-error")
+    assert error is not None and message in error.text
+    field_input = page.html.find(id=f"field-{field}")
+    assert field_input["aria-invalid"] == "true"
+    assert f"field-{field}-error" in field_input["aria-describedby"]
+    # values kept, except the passwords
+    assert page.forms[0]["email"].value == email
+    assert page.forms[0]["name"].value == "Mary"
+    assert page.forms[0]["password"].value == ""
+    if password:
+        assert password not in page.text
+    assert user_row(dbengine, email) is None
+
+
+def test_sixty_four_character_passphrase_is_accepted(smtp_server, testapp, dbengine):
+    email = unique_email()
+    passphrase = "correct horse battery staple " * 2 + "ok!!!!"
+    assert len(passphrase) == 64
+
+    signup(testapp, email, passphrase, status=302)
+
+    assert user_row(dbengine, email) is not None
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["not-an-email", "two@@example.com", "nobody@localhost", "a b@example.com", ""],
+)
+def test_invalid_email_is_refused_on_the_form(testapp, dbengine, email):
+    page = signup(testapp, email, status=400)
+
+    error = page.html.find(id="field-email-error")
+    assert error is not None
+    assert ("valid email address" in error.text) or ("Enter your email" in error.text)
+    assert rows(dbengine, "SELECT id FROM users") == []
+
+
+def test_taken_email_is_refused_on_the_form_case_insensitively(
+    make_app, smtp_server, dbengine
+):
+    email = unique_email("Owner")
+    signup(make_app(), email, status=302)
+
+    page = signup(make_app(), email.upper(), GOOD_PASSWORD + "!", status=400)
+
+    error = page.html.find(id="field-email-error")
+    assert "already exists" in error.text
+    assert page.forms[0]["email"].value == email.upper()
+    assert len(rows(dbengine, "SELECT id FROM users")) == 1
+
+
+def test_csrf_token_missing_is_refused(testapp, dbengine):
+    form = signup_form(testapp)
+    email = unique_email()
+
+    response = testapp.post(
+        "/signup",
+        {"email": email, "password": GOOD_PASSWORD, "password_confirm": GOOD_PASSWORD},
+        status=400,
+    )
+
+    assert "Form expired" in response.text
+    assert form["csrf_token"].value  # the browser had one; it was not sent
+    assert user_row(dbengine, email) is None
+
+
+def test_csrf_token_from_another_session_is_refused(make_wsgi, dbengine):
+    wsgi = make_wsgi()
+    victim, attacker = TestApp(wsgi), TestApp(wsgi)
+    attacker_token = signup_form(attacker)["csrf_token"].value
+    signup_form(victim)  # the victim's browser has its own CSRF cookie
+    email = unique_email()
+
+    response = victim.post(
+        "/signup",
+        {
+            "csrf_token": attacker_token,
+            "email": email,
+            "password": GOOD_PASSWORD,
+            "password_confirm": GOOD_PASSWORD,
+        },
+        status=400,
+    )
+
+    assert "Form expired" in response.text
+    assert user_row(dbengine, email) is None
+
+
+# mandatory verification ---------------------------------------------------------------
+@pytest.fixture
+def mandatory(make_app):
+    return lambda: make_app(registration__email_verification="mandatory")
+
+
+def test_mandatory_signup_answers_check_your_email_and_waits_for_the_link(
+    mandatory, smtp_server, dbengine
+):
+    browser = mandatory()
+    email = unique_email()
+
+    response = signup(browser, email, status=303)
+
+    assert response.location == "http://localhost/signup/check-email"
+    assert "Check your email" in response.follow().text
+    assert session(browser) is None
+    refused = signin(browser, email, GOOD_PASSWORD)
+    assert refused.location.endswith(
+        "/api/auth/signin?error=CredentialsSignin&code=email_unverified"
+    )
+    (message,) = smtp_server.wait_for(1)
+    browser.get(link_to(message, "/account/verify")).forms[0].submit()
+    signed_in = signin(browser, email, GOOD_PASSWORD)
+    assert signed_in.location == "http://localhost"
+    assert session(browser)["user"]["email"] == email
+
+
+def test_mandatory_taken_email_answers_exactly_like_a_fresh_one(
+    mandatory, smtp_server, dbengine
+):
+    taken = unique_email("taken")
+    signup(mandatory(), taken, status=303)
+    smtp_server.wait_for(1)
+    smtp_server.clear()
+
+    other_password = GOOD_PASSWORD + "#"
+
+    fresh_answer = signup(mandatory(), unique_email("fresh"), status=303)
+    taken_answer = signup(mandatory(), taken.upper(), other_password, status=303)
+
+    assert taken_answer.status == fresh_answer.status
+    assert taken_answer.location == fresh_answer.location
+    assert taken_answer.body == fresh_answer.body
+    assert sorted(taken_answer.headers.keys()) == sorted(fresh_answer.headers.keys())
+    assert len(rows(dbengine, "SELECT id FROM users")) == 2
+    messages = smtp_server.wait_for(2)
+    notice = [m for m in messages if m["To"] == taken]
+    assert len(notice) == 1
+    assert "already has an account" in notice[0].get_body().get_content()
+    assert other_password not in notice[0].as_string()
+    # the first owner's password still works; no second account, no new password
+    owner = mandatory()
+    assert signin(owner, taken, other_password).location.endswith("code=credentials")
+
+
+def test_mandatory_unverified_refusal_needs_the_right_password(mandatory, smtp_server):
+    email = unique_email()
+    signup(mandatory(), email, status=303)
+
+    wrong = signin(mandatory(), email, "not the password at all")
+
+    # Without the password, nothing says whether the account exists.
+    assert wrong.location.endswith("code=credentials")
