@@ -47,9 +47,11 @@ def client_key(request) -> str:
         ip = ipaddress.ip_address(addr)
     except ValueError:
         return "unknown"
-    if ip.version == 6 and ip.ipv4_mapped is None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip.ipv4_mapped or ip)
+    return str(ip)
 
 
 def account_key(email: str) -> str:

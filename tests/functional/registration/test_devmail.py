@@ -1,0 +1,45 @@
+"""The development mailbox at /dev/mail: the whole signup flow without a mail server."""
+
+from __future__ import annotations
+
+from tests.functional.registration.helpers import session, signup, unique_email
+
+
+def test_dev_mailbox_lists_messages_with_their_links(make_app, tmp_path, dbengine):
+    browser = make_app(mail__dev_maildir=str(tmp_path / "mail"))
+    email = unique_email()
+    signup(browser, email, status=302)
+    assert [p.suffix for p in (tmp_path / "mail").iterdir()] == [".eml"]
+
+    mailbox = browser.get("/dev/mail")
+
+    assert "Confirm your email address (Authsite)" in mailbox.text
+    assert email in mailbox.text
+    verify = mailbox.click(href=r"/account/verify/\?token=")
+    done = verify.forms[0].submit()
+    assert "Email address confirmed" in done.text
+    message = mailbox.click("Confirm your email address")
+    assert "Please confirm your email address" in message.text
+    assert session(browser)["user"]["email"] == email
+
+
+def test_dev_mailbox_refuses_paths_outside_the_directory(make_app, tmp_path):
+    (tmp_path / "secret.eml").write_text("Subject: secret\n\nno")
+    browser = make_app(mail__dev_maildir=str(tmp_path / "mail"))
+
+    for path in (
+        "/dev/mail/..%2Fsecret.eml",
+        "/dev/mail/missing.eml",
+        "/dev/mail/x.txt",
+    ):
+        assert browser.get(path, status=404).status_int == 404
+
+
+def test_no_dev_mailbox_without_a_dev_maildir(testapp):
+    testapp.get("/dev/mail", status=404)
+
+
+def test_no_dev_mailbox_in_production_even_with_a_dev_maildir(make_app, tmp_path):
+    browser = make_app(app__env="production", mail__dev_maildir=str(tmp_path))
+
+    browser.get("/dev/mail", status=404)

@@ -1,0 +1,150 @@
+"""Throttling of sign-in, signup and reset: 429 with Retry-After (memory and Redis)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+import redis
+from webtest import TestApp
+
+from tests.functional.registration.helpers import (
+    GOOD_PASSWORD,
+    session,
+    signin,
+    signup,
+    unique_email,
+)
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request):
+    """Overrides for one storage; Redis keys get a prefix of their own per test."""
+    if request.param == "memory":
+        yield {"ratelimit__storage_url": "memory://"}
+        return
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield {"ratelimit__storage_url": REDIS_URL, "ratelimit__key_prefix": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"*{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def browser(wsgi, address: str = "203.0.113.7") -> TestApp:
+    return TestApp(wsgi, extra_environ={"REMOTE_ADDR": address})
+
+
+def test_signup_over_the_limit_is_429_with_retry_after(smtp_server, make_wsgi, storage):
+    wsgi = make_wsgi(
+        ratelimit__enabled="true", ratelimit__signup_ip="2/minute", **storage
+    )
+    signup(browser(wsgi), unique_email(), status=302)
+    signup(browser(wsgi), "not-an-email", status=400)  # refusals count too
+
+    page = signup(browser(wsgi), unique_email(), status=429)
+
+    assert 1 <= int(page.headers["Retry-After"]) <= 60
+    assert "Too many attempts" in page.text
+    assert "Please wait" in page.text
+    # another client is not affected
+    signup(browser(wsgi, "198.51.100.9"), unique_email(), status=302)
+
+
+def test_sign_in_failures_are_throttled_per_account(smtp_server, make_wsgi, storage):
+    wsgi = make_wsgi(
+        ratelimit__enabled="true", ratelimit__signin_account="3/minute", **storage
+    )
+    email = unique_email()
+    signup(browser(wsgi), email, status=302)
+    for n in range(3):  # from three different addresses
+        failed = signin(browser(wsgi, f"192.0.2.{n + 1}"), email, "wrong password here")
+        assert failed.location.endswith("code=credentials")
+
+    throttled = signin(browser(wsgi, "192.0.2.99"), email, GOOD_PASSWORD)
+
+    assert throttled.location == (
+        "http://localhost/api/auth/signin?error=CredentialsSignin&code=rate_limited"
+    )
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 60
+    page = browser(wsgi).get(throttled.location)
+    assert "Too many attempts" in page.text
+    # other accounts still sign in
+    other = unique_email()
+    signup(browser(wsgi, "198.51.100.1"), other, status=302)
+    assert signin(browser(wsgi), other, GOOD_PASSWORD).location == "http://localhost"
+
+
+def test_sign_in_failures_are_throttled_per_client_address(
+    smtp_server, make_wsgi, storage
+):
+    wsgi = make_wsgi(
+        ratelimit__enabled="true", ratelimit__signin_ip="2/minute", **storage
+    )
+    email = unique_email()
+    signup(browser(wsgi, "198.51.100.1"), email, status=302)
+    attacker = "203.0.113.66"
+    for _ in range(2):
+        signin(browser(wsgi, attacker), unique_email("guess"), "guess guess guess")
+
+    throttled = signin(browser(wsgi, attacker), email, GOOD_PASSWORD)
+
+    assert throttled.location.endswith("code=rate_limited")
+    assert "Retry-After" in throttled.headers
+    honest = browser(wsgi, "198.51.100.2")
+    assert signin(honest, email, GOOD_PASSWORD).location == "http://localhost"
+    assert session(honest)["user"]["email"] == email
+
+
+def test_successful_sign_ins_do_not_count(smtp_server, make_wsgi):
+    wsgi = make_wsgi(ratelimit__enabled="true", ratelimit__signin_account="2/minute")
+    email = unique_email()
+    signup(browser(wsgi), email, status=302)
+
+    answers = [signin(browser(wsgi), email, GOOD_PASSWORD).location for _ in range(4)]
+
+    assert answers == ["http://localhost"] * 4
+
+
+def test_reset_requests_over_the_limit_are_429(smtp_server, make_wsgi, storage):
+    wsgi = make_wsgi(
+        ratelimit__enabled="true", ratelimit__reset_ip="2/minute", **storage
+    )
+    for _ in range(2):
+        form = browser(wsgi).get("/account/reset").forms[0]
+        form["email"] = unique_email()
+        form.submit(status=200)
+
+    form = browser(wsgi).get("/account/reset").forms[0]
+    form["email"] = unique_email()
+    page = form.submit(status=429)
+
+    assert int(page.headers["Retry-After"]) >= 1
+    assert "Too many attempts" in page.text
+
+
+def test_unreachable_redis_lets_attempts_through_and_warns(
+    smtp_server, make_wsgi, caplog
+):
+    wsgi = make_wsgi(
+        ratelimit__enabled="true",
+        ratelimit__signup_ip="1/minute",
+        ratelimit__storage_url="redis://127.0.0.1:1/0",
+    )
+
+    with caplog.at_level(logging.WARNING, logger="app.registration.ratelimit"):
+        for _ in range(3):
+            signup(browser(wsgi), unique_email(), status=302)
+
+    assert any("letting the attempt through" in r.getMessage() for r in caplog.records)
+
+
+def test_disabled_rate_limiting_never_throttles(smtp_server, make_wsgi):
+    wsgi = make_wsgi(ratelimit__enabled="false", ratelimit__signup_ip="1/minute")
+
+    for _ in range(3):
+        signup(browser(wsgi), unique_email(), status=302)
