@@ -52,7 +52,7 @@ class Server:
         self.port = free_port()
         self.tmp = tempfile.TemporaryDirectory(prefix="authsite-bench-")
         self.db = os.path.join(self.tmp.name, "bench.sqlite")
-        cmd = [sys.executable, *(os.environ.get("BENCH_SERVE", "-m bench.serve").split()), "--port", str(self.port),
+        cmd = [sys.executable, "-m", "bench.serve", "--port", str(self.port),
                "--db", self.db, "--threads", str(threads), *extra_args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         self.ready = self.proc.stdout.readline().strip()  # the server prints one line when up
@@ -76,20 +76,45 @@ class Server:
         self.tmp.cleanup()
 
 
+def parse_cookie_header(header: str) -> dict[str, str]:
+    jar = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            jar[name] = value
+    return jar
+
+
+def update_jar(jar: dict[str, str], set_cookies: list[str]) -> None:
+    """Apply ``Set-Cookie`` headers to ``jar`` as a browser would."""
+    for header in set_cookies:
+        pair, _, attributes = header.partition(";")
+        name, _, value = pair.strip().partition("=")
+        if "max-age=0" in attributes.lower() or not value:
+            jar.pop(name, None)
+        else:
+            jar[name] = value
+
+
 def _client(port: int, path: str, headers: dict, count: int, deadline: float, out) -> None:
+    # Like a browser, send back whatever cookies the previous answer set.
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    jar = parse_cookie_header(headers.get("Cookie", ""))
     latencies = []
     errors = 0
     for _ in range(count):
         if time.monotonic() > deadline:
             break
         start = time.perf_counter()
-        conn.request("GET", path, headers=headers)
+        conn.request("GET", path, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
         response = conn.getresponse()
         response.read()
         latencies.append(time.perf_counter() - start)
         if response.status != 200:
             errors += 1
+        set_cookies = response.headers.get_all("Set-Cookie")
+        if set_cookies:
+            update_jar(jar, set_cookies)
     conn.close()
     out.put((latencies, errors))
 
