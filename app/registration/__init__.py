@@ -94,8 +94,13 @@ def includeme(config) -> None:
         ),
         IPasswordPolicy,
     )
-    config.register_service(PasswordHasher(settings.argon2), IPasswordHasher)
-    config.register_service(RateLimiter(settings.ratelimit), IRateLimiter)
+    hasher = PasswordHasher(settings.argon2)
+    limiter = RateLimiter(settings.ratelimit)
+    config.register_service(hasher, IPasswordHasher)
+    config.register_service(limiter, IRateLimiter)
+    # also plain utilities, for the per-request factory's cheap look-up
+    config.registry.registerUtility(hasher, IPasswordHasher)
+    config.registry.registerUtility(limiter, IRateLimiter)
     guard = SessionGuard(settings.session_check_ttl)
     config.register_service(guard, ISessionGuard)
     config.register_service_factory(registration_factory, IRegistration)

@@ -33,7 +33,6 @@ from app.registration.interfaces import (
     IPasswordHasher,
     IRateLimiter,
     IRegistration,
-    ISessionGuard,
 )
 from app.registration.models import RESET, VERIFY
 from app.registration.passwords import PasswordHasher
@@ -267,16 +266,15 @@ def registration_factory(context, request) -> Registration:
     from app.registration.resources import RequestLinks
 
     settings = registration_settings(request)
+    registry = request.registry
     return Registration(
         adapter=request.find_service(IAdapter),
         store=CredentialStore(request.dbsession),
-        hasher=request.find_service(IPasswordHasher),
-        limiter=request.find_service(IRateLimiter),
+        # start-up singletons, straight from the registry: this runs on every
+        # sign-in, and a service look-up each would add up
+        hasher=registry.getUtility(IPasswordHasher),
+        limiter=registry.getUtility(IRateLimiter),
         postman=Postman(request, settings.mail_sender, settings.site_name),
         links=RequestLinks(request),
         settings=settings,
     )
-
-
-def session_guard(request):
-    return request.find_service(ISessionGuard)
