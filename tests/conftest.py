@@ -63,7 +63,16 @@ def pytest_generate_tests(metafunc):
 
 
 def _worker(request) -> str:
-    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+    """A name unique to this worker of this test run.
+
+    Several test runs may share one PostgreSQL server at the same time (two
+    people, or two terminals): the run's id keeps them off each other's
+    databases, which each run drops when it ends.
+    """
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is not None:
+        return f"{workerinput['testrunuid'][:8]}_{workerinput['workerid']}"
+    return f"{os.getpid()}_main"
 
 
 def _postgres_database(name: str) -> str:

@@ -20,10 +20,15 @@ added without breaking it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from pyramid_retry import is_error_retryable
+
+log = logging.getLogger(__name__)
 
 KINDS = ("signin", "redirect", "jwt", "session")
 
@@ -58,7 +63,16 @@ class Callbacks:
 
     def run_signin(self, request, **kw: Any) -> bool | str:
         for fn in self.signin:
-            result = fn(request, **kw)
+            try:
+                result = fn(request, **kw)
+            except Exception as exc:
+                # Auth.js (handleAuthorized): a signIn callback that throws is
+                # AccessDenied, not a server error.
+                if request is not None and is_error_retryable(request, exc):
+                    raise  # a database conflict: pyramid_retry runs the request again
+                log.warning("signin callback %s failed: refusing the sign-in",
+                            getattr(fn, "__qualname__", fn), exc_info=True)
+                return False
             # Auth.js: any falsy answer (False, None, "") refuses; a string redirects.
             if not result:
                 return False

@@ -94,6 +94,11 @@ def authjs_view(view, info):
         return view
 
     def wrapper(context, request):
+        if request.subpath:
+            # ``<action>/<x>`` for an action that takes no provider id
+            # (csrf/x, session/x ...): Auth.js's path grammar refuses it (§0).
+            log.info("bad auth request %s %s", request.method, request.path_info[:200])
+            return bad_request(request)
         flow: AuthFlow = request.auth_flow
         try:
             if action.init:

@@ -127,7 +127,10 @@ class AuthFlow:
         if custom is None:
             return self.url(default_path, query=query)
         base = custom if "://" in custom else self.origin + custom
-        return base + ("?" + urlencode(query) if query else "")
+        if not query:
+            return base
+        # Auth.js appends with "&" when the configured page has its own query.
+        return base + ("&" if "?" in base else "?") + urlencode(query)
 
     def signin_page_url(self, query: dict[str, str] | None = None) -> str:
         return self.page_url("signin", "signin", query)

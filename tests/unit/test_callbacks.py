@@ -161,3 +161,11 @@ def test_session_callbacks_chain():
         "one": 1,
         "two": 2,
     }
+
+
+def test_signin_callback_that_raises_refuses_the_sign_in(caplog):
+    def broken(request, **kw):
+        raise RuntimeError("boom")
+
+    assert Callbacks(signin=(broken,)).run_signin(None) is False
+    assert "boom" in caplog.text

@@ -1,0 +1,155 @@
+"""On https, cookies are ``Secure``, named ``__Secure-``/``__Host-`` (spec §2, §11)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.auth.jwt import JWTCodec
+from tests.conftest import TEST_SECRET
+from tests.functional.support import (
+    CREDENTIALS,
+    PROVIDER,
+    attributes,
+    cookie_value,
+    set_cookie_headers,
+    set_cookies,
+    sign_in,
+)
+
+SECURE_SESSION = "__Secure-authjs.session-token"
+VECTORS = json.loads(
+    (
+        Path(__file__).resolve().parent.parent / "data" / "authjs-vectors.json"
+    ).read_text()
+)["vectors"]
+HTTPS = {"wsgi.url_scheme": "https", "HTTP_HOST": "example.com"}
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app(**CREDENTIALS, auth__url="https://example.com")
+    app.extra_environ = dict(HTTPS)
+    return app
+
+
+def test_csrf_cookie_is_host_prefixed_and_secure(app):
+    response = app.get("/api/auth/csrf")
+
+    header = set_cookies(response)["__Host-authjs.csrf-token"]
+    assert attributes(header) == ["Path=/", "HttpOnly", "Secure", "SameSite=Lax"]
+    assert "authjs.csrf-token" not in set_cookies(response)
+
+
+def test_callback_url_cookie_is_secure_prefixed_with_the_https_origin(app):
+    response = app.get("/api/auth/csrf")
+
+    header = set_cookies(response)["__Secure-authjs.callback-url"]
+    assert header == (
+        "__Secure-authjs.callback-url=https%3A%2F%2Fexample.com; Path=/; "
+        "HttpOnly; Secure; SameSite=Lax"
+    )
+
+
+def test_session_cookie_is_secure_prefixed_and_keyed_to_that_name(app):
+    response = sign_in(app)
+
+    assert response.location == "https://example.com"
+    header = set_cookies(response)[SECURE_SESSION]
+    assert attributes(header)[-3:] == ["HttpOnly", "Secure", "SameSite=Lax"]
+    claims = JWTCodec([TEST_SECRET]).decode(cookie_value(header), salt=SECURE_SESSION)
+    assert claims["sub"] == "1"
+    assert not any(h.startswith("authjs.") for h in set_cookie_headers(response))
+
+
+def test_secure_session_reads_back(app):
+    sign_in(app)
+
+    response = app.get("/api/auth/session")
+
+    assert response.json["user"]["name"] == "Alice Example"
+    assert "; Secure; SameSite=Lax" in set_cookies(response)[SECURE_SESSION]
+
+
+def test_plain_named_cookie_is_ignored_on_https(app):
+    token = JWTCodec([TEST_SECRET]).encode(
+        {"sub": "1"}, salt="authjs.session-token", max_age=60
+    )
+
+    response = app.get(
+        "/api/auth/session", headers={"Cookie": f"authjs.session-token={token}"}
+    )
+
+    assert response.body == b"null"
+
+
+def test_authjs_token_minted_for_the_secure_name_reads(make_app):
+    vector = VECTORS[1]
+    app = make_app(
+        **CREDENTIALS, auth__url="https://example.com", auth__secret=vector["secret"]
+    )
+
+    response = app.get(
+        "/api/auth/session", headers={"Cookie": f"{SECURE_SESSION}={vector['token']}"}
+    )
+
+    assert response.json["user"] == {"name": "Bob", "email": "bob@example.com"}
+
+
+def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
+    app = make_app(**CREDENTIALS, auth__trust_host="true")
+
+    response = app.get(
+        "/api/auth/csrf",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "proxy.example"},
+    )
+
+    cookies = set_cookies(response)
+    assert "; Secure; SameSite=Lax" in cookies["__Host-authjs.csrf-token"]
+    assert (
+        cookie_value(cookies["__Secure-authjs.callback-url"]) == "https://proxy.example"
+    )
+
+
+def test_forwarded_host_sets_the_origin_of_urls(make_app):
+    app = make_app(**CREDENTIALS, auth__trust_host="true")
+
+    entry = app.get(
+        "/api/auth/providers",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "proxy.example"},
+    ).json[PROVIDER]
+
+    assert entry["signinUrl"] == f"https://proxy.example/api/auth/signin/{PROVIDER}"
+
+
+def test_forwarded_headers_are_ignored_when_the_host_is_not_trusted(make_app):
+    app = make_app(
+        **CREDENTIALS, auth__trust_host="false", auth__url="http://site.example"
+    )
+
+    response = app.get(
+        "/api/auth/csrf",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"},
+    )
+
+    cookies = set_cookies(response)
+    assert "authjs.csrf-token" in cookies
+    assert cookie_value(cookies["authjs.callback-url"]) == "http://site.example"
+
+
+def test_auth_url_https_wins_over_a_plain_http_request(make_app):
+    app = make_app(**CREDENTIALS, auth__url="https://example.com")
+
+    response = app.get("/api/auth/csrf")  # webtest speaks plain http
+
+    assert "__Host-authjs.csrf-token" in set_cookies(response)
+
+
+def test_https_request_without_auth_url_is_secure(make_app):
+    app = make_app(**CREDENTIALS)
+
+    response = app.get("/api/auth/csrf", extra_environ={"wsgi.url_scheme": "https"})
+
+    assert "__Host-authjs.csrf-token" in set_cookies(response)
