@@ -44,7 +44,18 @@ from app.auth.interfaces import (
     UserChanges,
     VerificationTokenValue,
 )
-from app.auth.providers import Credentials, CredentialField, Provider, provider_from_settings
+from app.auth.providers import (
+    OIDC,
+    CredentialField,
+    Credentials,
+    Email,
+    GitHub,
+    Google,
+    OAuth2,
+    Provider,
+    VerificationRequest,
+    provider_from_settings,
+)
 from app.auth.sessions import Identity
 from app.auth.settings import AuthSettings, parse_settings
 
@@ -59,9 +70,14 @@ __all__ = [
     "CredentialField",
     "Credentials",
     "CredentialsSignin",
+    "Email",
+    "GitHub",
+    "Google",
     "IAdapter",
     "Identity",
+    "OAuth2",
     "OAuthAccountNotLinked",
+    "OIDC",
     "Provider",
     "SessionUpdated",
     "SignedIn",
@@ -69,6 +85,7 @@ __all__ = [
     "UserChanges",
     "UserCreated",
     "Verification",
+    "VerificationRequest",
     "VerificationTokenValue",
     "auth_settings",
     "default_redirect",

@@ -18,7 +18,7 @@ import logging
 
 from pyramid.httpexceptions import HTTPFound
 
-from app.auth.errors import AccessDenied, AccountNotLinked, OAuthAccountNotLinked
+from app.auth.errors import AccessDenied, OAuthAccountNotLinked
 from app.auth.events import AccountLinked, SignedIn, UserCreated
 from app.auth.flow import AuthFlow
 from app.auth.interfaces import AdapterAccount, AdapterUser, UserChanges
@@ -89,8 +89,8 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
             request.registry.notify(UserCreated(request, user))
             return dataclasses.replace(outcome, user=user, is_new_user=True,
                                        account=dataclasses.replace(account, user_id=user.id))
-        if current is not None and current != user.id:
-            raise AccountNotLinked("email belongs to another user than the one signed in")
+        # Auth.js (handle-login.ts): following a link for another user's
+        # address switches to that user; start_session replaces the old session.
         user = store.update_user(user.id, UserChanges(email_verified=now))
         return dataclasses.replace(outcome, user=user,
                                    account=dataclasses.replace(account, user_id=user.id))

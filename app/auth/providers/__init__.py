@@ -9,6 +9,12 @@ from pyramid.path import DottedNameResolver
 
 from app.auth.providers.base import Provider, SignInOutcome
 from app.auth.providers.credentials import CredentialField, Credentials
+from app.auth.providers.email import DEFAULT_MAX_AGE, Email, VerificationRequest
+from app.auth.providers.github import GitHub
+from app.auth.providers.google import Google
+from app.auth.providers.oauth import OAuth2
+from app.auth.providers.oidc import OIDC
+from app.auth.providers.options import ProviderOptions
 from app.auth.settings import AuthSettings, ProviderSettings
 
 __all__ = [
@@ -16,6 +22,12 @@ __all__ = [
     "SignInOutcome",
     "Credentials",
     "CredentialField",
+    "Email",
+    "GitHub",
+    "Google",
+    "OAuth2",
+    "OIDC",
+    "VerificationRequest",
     "provider_from_settings",
     "FACTORIES",
 ]
@@ -43,8 +55,89 @@ def _credentials(ps: ProviderSettings, settings: AuthSettings) -> Provider:
     return Credentials(authorize, fields, id=ps.id, name=ps.options.get("name", "Credentials"))
 
 
+def _oauth_options(o: ProviderOptions) -> dict:
+    """What every OAuth/OIDC provider reads from ``auth.provider.<id>.*``."""
+    method = o.text("token_endpoint_auth_method", "client_secret_basic")
+    kwargs = {
+        "client_id": o.text("client_id", required=True),
+        "client_secret": o.text("client_secret", required=method != "none"),
+        "token_endpoint_auth_method": method,
+        "allow_dangerous_email_account_linking": o.flag(
+            "allow_dangerous_email_account_linking"
+        ),
+    }
+    for key in ("name", "scope"):
+        if o.text(key) is not None:
+            kwargs[key] = o.text(key)
+    checks = o.words("checks")
+    if checks is not None:
+        kwargs["checks"] = checks
+    params = o.params("authorization_params")
+    if params:
+        kwargs["authorization_params"] = params
+    return kwargs
+
+
+def _build(o: ProviderOptions, cls: type[Provider], **kwargs) -> Provider:
+    try:
+        return cls(id=o.id, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"settings auth.provider.{o.id}.*: {exc}") from None
+
+
+def _oidc(ps: ProviderSettings, settings: AuthSettings) -> Provider:
+    o = ProviderOptions(ps)
+    kwargs = _oauth_options(o)
+    for key in ("authorization_endpoint", "token_endpoint"):
+        if o.text(key) is not None:
+            kwargs[key] = o.text(key)
+    return _build(o, OIDC, issuer=o.text("issuer", required=True), **kwargs)
+
+
+def _google(ps: ProviderSettings, settings: AuthSettings) -> Provider:
+    o = ProviderOptions(ps)
+    kwargs = _oauth_options(o)
+    if o.text("issuer") is not None:
+        kwargs["issuer"] = o.text("issuer")
+    return _build(o, Google, **kwargs)
+
+
+def _github(ps: ProviderSettings, settings: AuthSettings) -> Provider:
+    o = ProviderOptions(ps)
+    kwargs = _oauth_options(o)
+    for key in ("authorization_endpoint", "token_endpoint", "api_url"):
+        if o.text(key) is not None:
+            kwargs[key] = o.text(key)
+    return _build(o, GitHub, **kwargs)
+
+
+def _oauth(ps: ProviderSettings, settings: AuthSettings) -> Provider:
+    o = ProviderOptions(ps)
+    kwargs = _oauth_options(o)
+    for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint"):
+        kwargs[key] = o.text(key, required=True)
+    return _build(o, OAuth2, **kwargs)
+
+
+def _email(ps: ProviderSettings, settings: AuthSettings) -> Provider:
+    o = ProviderOptions(ps)
+    sender = o.text("from") or o.text("sender")
+    return _build(
+        o,
+        Email,
+        name=o.text("name", "Email"),
+        sender=sender,
+        max_age=o.integer("max_age", DEFAULT_MAX_AGE, minimum=60),
+    )
+
+
 FACTORIES: dict[str, Callable[[ProviderSettings, AuthSettings], Provider]] = {
     "credentials": _credentials,
+    "email": _email,
+    "github": _github,
+    "google": _google,
+    "oauth": _oauth,
+    "oidc": _oidc,
 }
 
 

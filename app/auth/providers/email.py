@@ -1,0 +1,282 @@
+"""The email provider: sign in with a single-use link sent by mail (``type: "email"``).
+
+``POST signin/<id>`` with ``email`` (CSRF already checked):
+
+1. normalises the address as Auth.js does (§8: NFKC, trimmed, lower-cased,
+   no ``"``, exactly one ``@``, the domain cut at the first ``,``) and,
+   beyond Auth.js, refuses whitespace and control characters, which could
+   otherwise reach a mail header;
+2. asks the ``signin`` callbacks, with ``email={"verificationRequest": True}``
+   (``False`` -> ``AccessDenied``, a string -> redirect there);
+3. stores ``sha256_hex(token + secret)`` (never the token itself) with the
+   address and an expiry (``max_age``, default 24 h) through the adapter;
+4. mails ``B/callback/<id>?callbackUrl=..&token=..&email=..`` (plain text and
+   HTML, templates ``app.auth:templates/providers/email_message.*.jinja2``)
+   right away, so an SMTP failure is the ``Configuration`` error redirect
+   (with the transaction doomed: no token row stays behind), not a 500;
+5. redirects to ``verify-request?provider=<id>&type=email``.
+
+``GET callback/<id>`` uses the token (the adapter deletes the row as it
+reads it, so a link works once) and hands the address to the core, whose
+``resolve_user`` creates the user on first use or marks the address
+verified. An unknown, used or expired token, or one for another address, is
+``Verification`` (the 403 "link is no longer valid" page).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from pyramid.renderers import render
+from pyramid_mailer import get_mailer
+from pyramid_mailer.message import Message
+
+from app.auth.errors import AccessDenied, EmailSignInError, SignInError, Verification
+from app.auth.interfaces import AdapterAccount, AdapterUser, VerificationTokenValue
+from app.auth.providers.base import Provider, SignInOutcome
+from app.auth.sessions import adapter, utcnow
+
+if TYPE_CHECKING:
+    from pyramid.response import Response
+
+    from app.auth.flow import AuthFlow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_AGE = 24 * 3600  # Auth.js: 86400 s
+MAX_EMAIL_LENGTH = 254
+MAX_TOKEN_LENGTH = 512
+TEXT_TEMPLATE = "app.auth:templates/providers/email_message.txt.jinja2"
+HTML_TEMPLATE = "app.auth:templates/providers/email_message.html.jinja2"
+
+
+class CRLFMessage(Message):
+    """pyramid_mailer's message, written with CRLF line ends as SMTP requires.
+
+    repoze.sendmail hands smtplib the message as bytes, which smtplib sends
+    unchanged, so the email package's bare ``\n`` line ends reach the server;
+    strict servers (aiosmtpd, Postfix with ``smtpd_forbid_bare_newline``)
+    then see one over-long line and refuse the message (RFC 5321 §2.3.8).
+    """
+
+    def to_message(self):
+        message = super().to_message()
+        message.policy = message.policy.clone(linesep="\r\n")
+        return message
+
+
+class InvalidEmail(ValueError):
+    """The submitted address cannot be used; the message says why (no address in it)."""
+
+
+def normalize_email(value: object) -> str:
+    """Auth.js's default ``normalizeIdentifier``, refusing what could break a header."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEmail("no email address given")
+    text = unicodedata.normalize("NFKC", value).strip().lower()
+    if '"' in text:
+        raise InvalidEmail("quoted local parts are not accepted")
+    parts = text.split("@")
+    if len(parts) != 2:
+        raise InvalidEmail("an email address has exactly one @")
+    local, domain = parts[0], parts[1].split(",")[0]
+    if not local or not domain:
+        raise InvalidEmail("an email address needs a name and a domain")
+    if any(
+        ch.isspace() or unicodedata.category(ch).startswith("C")
+        for ch in local + domain
+    ):
+        raise InvalidEmail("whitespace or control characters in the address")
+    email = f"{local}@{domain}"
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise InvalidEmail("the address is too long")
+    return email
+
+
+def hash_token(token: str, secret: str) -> str:
+    """What is stored for a token: ``sha256_hex(token + secret)``, as Auth.js."""
+    return hashlib.sha256((token + secret).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """One sign-in link to deliver; what a custom ``send`` receives."""
+
+    identifier: str
+    url: str
+    expires: dt.datetime
+    provider: Email
+    host: str
+    brand_color: str = "#346df1"
+
+
+Sender = Callable[[Any, VerificationRequest], None]
+
+
+class Email(Provider):
+    """``Email(sender="Site <no-reply@example.org>", max_age=86400)``.
+
+    ``send(request, verification_request)`` replaces the built-in mail
+    (Auth.js's ``sendVerificationRequest``); it must raise when it cannot
+    deliver, so the person is told.
+    """
+
+    type: ClassVar[str] = "email"
+    template: ClassVar[str] = "app.auth:templates/providers/email.jinja2"
+    callback_methods: ClassVar[tuple[str, ...]] = ("GET",)
+
+    def __init__(
+        self,
+        *,
+        id: str = "email",
+        name: str = "Email",
+        sender: str | None = None,
+        max_age: int = DEFAULT_MAX_AGE,
+        send: Sender | None = None,
+    ) -> None:
+        super().__init__(id, name)
+        if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 60:
+            raise ValueError(f"provider {id}: max_age must be at least 60 seconds")
+        if send is not None and not callable(send):
+            raise TypeError(f"provider {id}: send must be callable")
+        if sender is not None and any(c in sender for c in "\r\n"):
+            raise ValueError(f"provider {id}: sender must be one line")
+        self.sender = sender
+        self.max_age = max_age
+        self.send = send or self.send_mail
+
+    # POST signin/<id> -------------------------------------------------------------
+    def begin(self, flow: AuthFlow) -> Response:
+        request = flow.request
+        try:
+            email = normalize_email(flow.body.get("email"))
+        except InvalidEmail as exc:
+            # Auth.js throws a plain error here; a typo is not a server fault,
+            # so this lands on the sign-in page instead of the 500 error page.
+            raise EmailSignInError(f"provider={self.id}: {exc}") from None
+        store = adapter(request)
+        user = store.get_user_by_email(email) or AdapterUser(
+            id=str(uuid.uuid4()), email=email, email_verified=None
+        )
+        account = AdapterAccount(
+            user_id=user.id, type="email", provider=self.id, provider_account_id=email
+        )
+        allowed = flow.core.callbacks.run_signin(
+            request,
+            user=user,
+            account=account,
+            profile=None,
+            credentials=None,
+            email={"verificationRequest": True},
+        )
+        if allowed is False:
+            raise AccessDenied(f"signin callback refused a link for provider={self.id}")
+        if isinstance(allowed, str):
+            return flow.redirect(flow.safe_redirect(allowed))
+
+        token = secrets.token_hex(32)
+        expires = utcnow() + dt.timedelta(seconds=self.max_age)
+        store.create_verification_token(
+            VerificationTokenValue(
+                email, hash_token(token, flow.settings.csrf_secret), expires
+            )
+        )
+        url = flow.url(
+            "callback",
+            self.id,
+            query={
+                "callbackUrl": flow.callback_url,
+                "token": token,
+                "email": email,
+            },
+        )
+        verification = VerificationRequest(
+            email,
+            url,
+            expires,
+            self,
+            urlsplit(flow.origin).netloc,
+            flow.settings.brand_color,
+        )
+        try:
+            self.send(request, verification)
+        except Exception as exc:  # noqa: BLE001 - any delivery failure is reported alike
+            log.warning(
+                "provider=%s could not send the sign-in link: %s: %s",
+                self.id,
+                exc.__class__.__name__,
+                exc,
+            )
+            raise SignInError(
+                f"provider={self.id}: sending the sign-in link failed"
+            ) from None
+        log.info("provider=%s sign-in link sent", self.id)
+        return flow.redirect(
+            flow.page_url(
+                "verify_request",
+                "verify-request",
+                {"provider": self.id, "type": "email"},
+            )
+        )
+
+    def send_mail(self, request, verification: VerificationRequest) -> None:
+        """The built-in message through pyramid_mailer, sent now (not at commit)."""
+        values = {
+            "url": verification.url,
+            "host": verification.host,
+            "provider": self,
+            "expires": verification.expires,
+            "brand_color": verification.brand_color,
+        }
+        message = CRLFMessage(
+            subject=f"Sign in to {verification.host}",
+            sender=self.sender,
+            recipients=[verification.identifier],
+            body=render(TEXT_TEMPLATE, values, request=request),
+            html=render(HTML_TEMPLATE, values, request=request),
+        )
+        get_mailer(request).send_immediately(message, fail_silently=False)
+
+    # GET callback/<id> -------------------------------------------------------------
+    def complete(self, flow: AuthFlow) -> SignInOutcome:
+        token = flow.query.get("token")
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            # Auth.js reports a link without a token as a server error; it is
+            # a broken link, so the person sees the "link is not valid" page.
+            raise Verification(f"provider={self.id}: the link has no usable token")
+        try:
+            identifier = normalize_email(flow.query.get("email"))
+        except InvalidEmail as exc:
+            raise Verification(f"provider={self.id}: {exc}") from None
+        store = adapter(flow.request)
+        found = store.use_verification_token(
+            identifier, hash_token(token, flow.settings.csrf_secret)
+        )
+        if found is None:
+            raise Verification(f"provider={self.id}: unknown or already used token")
+        if found.expires < utcnow():
+            raise Verification(f"provider={self.id}: token expired")
+        if found.identifier != identifier:
+            raise Verification(
+                f"provider={self.id}: token was made for another address"
+            )
+        user = store.get_user_by_email(identifier) or AdapterUser(
+            id=str(uuid.uuid4()), email=identifier, email_verified=None
+        )
+        account = AdapterAccount(
+            user_id=user.id,
+            type="email",
+            provider=self.id,
+            provider_account_id=identifier,
+        )
+        log.info("provider=%s link used", self.id)
+        return SignInOutcome(user=user, account=account)
