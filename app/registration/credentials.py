@@ -11,6 +11,7 @@ from __future__ import annotations
 from app.auth import AdapterUser, CredentialField, Credentials
 from app.registration.interfaces import IRegistration
 from app.registration.ratelimit import client_key
+from app.registration.sessions import remember_session_version
 
 PROVIDER_ID = "credentials"
 
@@ -18,11 +19,15 @@ PROVIDER_ID = "credentials"
 def authorize(request, credentials: dict[str, str]) -> AdapterUser:
     """The core's ``authorize``: return a user, or raise ``CredentialsSignin``."""
     registration = request.find_service(IRegistration)
-    return registration.authenticate(
+    result = registration.authenticate(
         credentials.get("email", ""),
         credentials.get("password", ""),
         client_key(request),
     )
+    # The session version was read with the hash: the jwt callback about to
+    # stamp the new session uses it instead of querying again.
+    remember_session_version(request, result.user.id, result.session_version)
+    return result.user
 
 
 def credentials_provider() -> Credentials:

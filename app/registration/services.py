@@ -53,6 +53,14 @@ class Links(Protocol):
 
 
 @dataclass(frozen=True)
+class Authenticated:
+    """A successful password check: the user, and the session version read with it."""
+
+    user: AdapterUser
+    session_version: int
+
+
+@dataclass(frozen=True)
 class SignupOutcome:
     """``created`` (optional mode), ``taken`` (optional mode) or ``check_email``
     (mandatory mode, fresh or taken alike)."""
@@ -216,8 +224,8 @@ class Registration:
         return info
 
     # sign-in (the credentials provider's authorize) -----------------------------
-    def authenticate(self, email: str, password: str, client: str) -> AdapterUser:
-        """Check an email and password; return the user or raise ``CredentialsSignin``.
+    def authenticate(self, email: str, password: str, client: str) -> Authenticated:
+        """Check an email and password; return who it is or raise ``CredentialsSignin``.
 
         Throttled per client and per account: the limits are tested before any
         hashing and only failures count. Refusals: ``code="credentials"``
@@ -257,7 +265,7 @@ class Registration:
         if self.settings.mandatory_verification and user.email_verified is None:
             log.info("sign-in waits for email verification user=%s", user.id)
             raise CredentialsSignin(code="email_unverified")
-        return user
+        return Authenticated(user, credential.session_version)
 
 
 def registration_factory(context, request) -> Registration:

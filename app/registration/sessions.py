@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 CLAIM = "pwv"
 MAX_ENTRIES = 50_000
+_REQUEST_ATTR = "_registration_session_version"
+
+
+def remember_session_version(request, user_id: str | int, version: int) -> None:
+    """Note a version read in this request (by the password check) for the sign-in."""
+    setattr(request, _REQUEST_ATTR, (str(user_id), version))
 
 
 @implementer(ISessionGuard)
@@ -80,7 +86,11 @@ class SessionGuard:
         **kw: Any,
     ) -> dict[str, Any] | None:
         if user is not None and trigger in ("signIn", "signUp"):
-            token[CLAIM] = self.version(request, str(user.id), fresh=True)
+            known = getattr(request, _REQUEST_ATTR, None)
+            if known is not None and known[0] == str(user.id):
+                token[CLAIM] = known[1]
+            else:  # another provider: read it now, never from the cache
+                token[CLAIM] = self.version(request, str(user.id), fresh=True)
             return token
         sub = token.get("sub")
         if sub is None:

@@ -66,12 +66,19 @@ class CredentialStore:
     # passwords ---------------------------------------------------------------
     def get_password(self, user_id: str | int) -> Credential | None:
         pk = _user_pk(user_id)
-        row = self.db.get(PasswordCredential, pk) if pk is not None else None
+        if pk is None:
+            return None
+        # A plain column select: this is on every sign-in's path.
+        row = self.db.execute(
+            select(
+                PasswordCredential.hash,
+                PasswordCredential.updated_at,
+                PasswordCredential.session_version,
+            ).where(PasswordCredential.user_id == pk)
+        ).first()
         if row is None:
             return None
-        return Credential(
-            str(row.user_id), row.hash, row.updated_at, row.session_version
-        )
+        return Credential(str(pk), row.hash, row.updated_at, row.session_version or 0)
 
     def set_password(
         self, user_id: str | int, hash: str, now: dt.datetime, *, end_sessions: bool
