@@ -30,8 +30,15 @@ def authorize(request, credentials: dict[str, str]) -> AdapterUser:
     return result.user
 
 
+class EmailPassword(Credentials):
+    """The core's credentials provider; its sign-in form also links to signup
+    and to password reset (the core's own form fragment, included)."""
+
+    template = "app.registration:templates/signin_credentials.jinja2"
+
+
 def credentials_provider() -> Credentials:
-    return Credentials(
+    return EmailPassword(
         authorize=authorize,
         fields=[
             CredentialField("email", "Email", "email", "email"),

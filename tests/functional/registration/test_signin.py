@@ -143,3 +143,12 @@ def test_password_is_compared_after_unicode_normalisation(smtp_server, make_app)
     response = signin(make_app(), email, "fine grained 33 voyage")
 
     assert response.location == "http://localhost"
+
+
+def test_the_sign_in_page_links_to_signup_and_reset(testapp):
+    page = testapp.get("/api/auth/signin")
+
+    assert (
+        page.click("Forgot your password?").forms[0].action.endswith("/account/reset/")
+    )
+    assert "Create an account" in page.click("Create an account").text
