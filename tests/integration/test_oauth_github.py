@@ -241,3 +241,29 @@ def test_authjs_client_gets_the_authorization_url_as_json(make_app):
     names = [h.split("=", 1)[0] for k, h in response.headerlist if k == "Set-Cookie"]
     assert {"authjs.pkce.code_verifier", "authjs.state"} <= set(names)
     assert "authjs.nonce" not in names
+
+
+def test_on_https_the_check_cookies_are_secure_prefixed(make_app):
+    app = make_app(
+        auth__url="https://site.example",
+        auth__providers="github",
+        auth__provider__github__client_id=CLIENT_ID,
+        auth__provider__github__client_secret=CLIENT_SECRET,
+    )
+    token = app.get("/api/auth/csrf", extra_environ={"wsgi.url_scheme": "https"}).json[
+        "csrfToken"
+    ]
+
+    response = app.post(
+        "/api/auth/signin/github",
+        {"csrfToken": token},
+        extra_environ={"wsgi.url_scheme": "https"},
+    )
+
+    callback = "https%3A%2F%2Fsite.example%2Fapi%2Fauth%2Fcallback%2Fgithub"
+    assert f"redirect_uri={callback}" in response.location
+    cookies = [h for k, h in response.headerlist if k == "Set-Cookie"]
+    for name in ("__Secure-authjs.pkce.code_verifier", "__Secure-authjs.state"):
+        [header] = [c for c in cookies if c.startswith(name + "=")]
+        assert header.endswith("; HttpOnly; Secure; SameSite=Lax")
+        assert "Max-Age=900" in header

@@ -309,3 +309,16 @@ def test_database_session_strategy(live_app, oidc_provider, dbsession):
 
     assert browser.session()["user"]["email"] == "lee@example.com"
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Session)) == 1
+
+
+def test_signin_page_offers_every_enabled_provider(live_app, oidc_provider):
+    settings = provider_settings("corp", oidc_provider.url)
+    settings["auth__providers"] = "corp email"
+    app = live_app(auth__provider__email__from="Site <login@example.test>", **settings)
+
+    page = Browser(app.url).http.get(f"{app.url}/api/auth/signin", timeout=10).text
+
+    assert page.index("Sign in with Corp SSO") < page.index("Sign in with Email")
+    assert f'action="{app.url}/api/auth/signin/email"' in page
+    assert '<label for="input-email-for-email-provider">Email</label>' in page
+    assert page.count('name="csrfToken"') >= 2

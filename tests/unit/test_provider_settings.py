@@ -239,3 +239,15 @@ def test_python_constructors():
         OIDC(id="corp", issuer="https://id.corp.example", client_id="c")
     with pytest.raises(ValueError, match="max_age"):
         Email(max_age=0)
+
+
+def test_authorization_params_cannot_replace_the_protocols_own():
+    with pytest.raises(ValueError, match="may not set redirect_uri, state"):
+        GitHub(
+            client_id="h",
+            client_secret="s",
+            authorization_params={
+                "state": "fixed",
+                "redirect_uri": "https://evil.test",
+            },
+        )

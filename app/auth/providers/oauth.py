@@ -157,6 +157,11 @@ class OAuth2(Provider):
         self.scope = scope if scope is not None else self.default_scope
         self.checks = self._validated_checks(checks)
         self.authorization_params = dict(authorization_params or {})
+        reserved = sorted(RESERVED_PARAMS & set(self.authorization_params))
+        if reserved:
+            raise ValueError(
+                f"provider {id}: authorization_params may not set {', '.join(reserved)}"
+            )
         self.form_post = self.authorization_params.get("response_mode") == "form_post"
         self.allow_dangerous_email_account_linking = bool(
             allow_dangerous_email_account_linking
