@@ -45,7 +45,11 @@ def valid_http_url(url: str, origin: str) -> bool:
     if not isinstance(url, str) or _UNSAFE_URL.search(url):
         return False
     try:
-        parts = urlsplit(urljoin(origin + "/", url))
+        parts = urlsplit(url)
+        if not parts.scheme:
+            # Only a relative URL is resolved against the origin: urljoin
+            # would also "repair" an absolute one such as "http://" (no host).
+            parts = urlsplit(urljoin(origin + "/", url))
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
@@ -156,7 +160,8 @@ class AuthFlow:
         if ctype == "application/json":
             try:
                 data = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                # RecursionError: "[[[[..." nested deeper than the parser goes.
                 log.info("unparsable JSON body ignored")
                 return {}
             return data if isinstance(data, dict) else {}

@@ -78,6 +78,9 @@ def read_session(flow: AuthFlow) -> SessionState:
     raw = store.value
     if raw is None:
         state.invalid = bool(store.present)
+        if state.invalid:
+            log.info("session cookie rejected: %d chunk(s), too many or not "
+                     "percent-decodable", len(store.present))
         return state
     if flow.settings.session_strategy == "database":
         _read_database(flow, state, raw)
@@ -103,15 +106,19 @@ def _read_jwt(flow: AuthFlow, state: SessionState, raw: str) -> None:
 
 def _read_database(flow: AuthFlow, state: SessionState, raw: str) -> None:
     if len(raw) > 255:
+        log.info("session cookie rejected: token longer than 255 characters")
         state.invalid = True
         return
     store = adapter(flow.request)
     found = store.get_session_and_user(raw)
     if found is None:
+        log.info("session cookie rejected: no such database session")
         state.invalid = True
         return
     session, _ = found
     if session.expires < utcnow():
+        log.info("session cookie rejected: database session expired user=%s",
+                 session.user_id)
         store.delete_session(raw)
         state.invalid = True
         return

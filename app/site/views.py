@@ -34,7 +34,11 @@ def members(context, request):
 def forbidden(exc, request):
     if request.identity is None and request.method in ("GET", "HEAD"):
         # Signed out: off to the sign-in page, and back here afterwards.
-        return HTTPFound(request.auth_url("signin", query={"callbackUrl": request.url}))
+        try:
+            signin = request.auth_url("signin", query={"callbackUrl": request.url})
+        except HTTPBadRequest as bad:  # a Host header we cannot build URLs from
+            return bad_request(bad, request)
+        return HTTPFound(signin)
     request.response.status = 403
     if isinstance(exc, HTTPForbidden) and "CSRF" in str(exc.detail or exc):
         return {"title": "Form expired",
@@ -52,14 +56,23 @@ def not_found(request):
 @exception_view_config(URLDecodeError, renderer="app.site:templates/error.jinja2")
 @exception_view_config(HTTPBadRequest, renderer="app.site:templates/error.jinja2")
 def bad_request(exc, request):
-    log.info("bad request %s: %s", request.path_info[:200], exc)
+    log.info("bad request %s: %s", _raw_path(request), exc)
     request.response.status = 400
-    return {"title": "Bad request", "message": "The request could not be understood."}
+    # "plain": the layout must not use the request's URL, Host or session, the
+    # very things that may be broken here (non-UTF-8 path, bad Host header).
+    return {"title": "Bad request", "message": "The request could not be understood.",
+            "plain": True}
 
 
 @exception_view_config(Exception, renderer="app.site:templates/error.jinja2")
 def server_error(exc, request):
-    log.exception("unhandled error on %s %s", request.method, request.path_info[:200])
+    log.exception("unhandled error on %s %s", request.method, _raw_path(request))
     request.response.status = 500
     return {"title": "Something went wrong",
-            "message": "An unexpected error happened on our side. Please try again later."}
+            "message": "An unexpected error happened on our side. Please try again later.",
+            "plain": True}
+
+
+def _raw_path(request) -> str:
+    """The path as the server sent it (``request.path_info`` may not decode)."""
+    return request.environ.get("PATH_INFO", "")[:200]
