@@ -242,11 +242,11 @@ class Registration:
             raise CredentialsSignin(code="rate_limited", retry_after=wait)
 
         user = None
-        credential = None
         if email and len(email) <= MAX_EMAIL_LENGTH:
             user = self.adapter.get_user_by_email(email)
-            if user is not None:
-                credential = self.store.get_password(user.id)
+        # The credential query runs for unknown emails too (it finds nothing),
+        # so both branches do the same database work.
+        credential = self.store.get_password(user.id if user is not None else 0)
         # Unknown email, or an account without a password (OAuth/email only):
         # verify against the dummy hash so both cost one verification and
         # answer like a wrong password.
