@@ -42,7 +42,9 @@ def client_key(request) -> str:
     Behind a proxy, configure the WSGI server to put the real client in
     ``REMOTE_ADDR`` (waitress: ``trusted_proxy`` and ``trusted_proxy_headers``).
     """
-    addr = request.client_addr or ""
+    # REMOTE_ADDR, not webob's client_addr: that one believes any
+    # X-Forwarded-For header, so a client could pick a fresh address per try.
+    addr = request.remote_addr or ""
     try:
         ip = ipaddress.ip_address(addr)
     except ValueError:

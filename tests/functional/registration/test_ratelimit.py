@@ -79,6 +79,17 @@ def test_sign_in_failures_are_throttled_per_account(smtp_server, make_wsgi, stor
     assert signin(browser(wsgi), other, GOOD_PASSWORD).location == "http://localhost"
 
 
+def test_a_forged_x_forwarded_for_does_not_escape_the_limit(smtp_server, make_wsgi):
+    wsgi = make_wsgi(ratelimit__enabled="true", ratelimit__signup_ip="2/minute")
+    client = browser(wsgi)
+    for n in range(2):
+        client.extra_environ["HTTP_X_FORWARDED_FOR"] = f"10.0.0.{n}"
+        signup(client, unique_email(), status=302)
+
+    client.extra_environ["HTTP_X_FORWARDED_FOR"] = "10.0.0.99"
+    signup(client, unique_email(), status=429)
+
+
 def test_sign_in_failures_are_throttled_per_client_address(
     smtp_server, make_wsgi, storage
 ):

@@ -30,3 +30,13 @@ def test_account_key_is_case_insensitive_and_hides_the_address():
 
     assert key == account_key("jane@example.com")
     assert "jane" not in key
+
+
+def test_client_key_ignores_x_forwarded_for():
+    request = Request.blank(
+        "/",
+        environ={"REMOTE_ADDR": "203.0.113.7"},
+        headers={"X-Forwarded-For": "1.2.3.4"},
+    )
+
+    assert client_key(request) == "203.0.113.7"
