@@ -14,6 +14,7 @@ from tests.functional.support import (
     cookie_header,
     cookie_value,
     set_cookies,
+    sign_in,
 )
 
 
@@ -135,3 +136,11 @@ def test_cookie_sent_percent_encoded_or_not_is_read_the_same(app):
         )
         assert response.json["csrfToken"] == token
         assert "authjs.csrf-token" not in set_cookies(response)
+
+
+def test_csrf_token_is_not_bound_to_the_session_and_survives_sign_in(app):
+    before = app.get("/api/auth/csrf").json["csrfToken"]
+
+    sign_in(app)
+
+    assert app.get("/api/auth/csrf").json["csrfToken"] == before

@@ -806,21 +806,39 @@ ENDPOINTS = [
     ("GET", "/members"),
 ]
 SMALL_BYTES = st.binary(max_size=300)
-COOKIE_BYTES = st.one_of(
-    SMALL_BYTES,
-    st.builds(
-        lambda name, value: name + b"=" + value,
-        st.sampled_from(
-            [
-                b"authjs.session-token",
-                b"authjs.csrf-token",
-                b"authjs.callback-url",
-                b"authjs.session-token.0",
-                b"authjs.session-token.1",
-            ]
-        ),
+
+
+def _pairs(names: list[bytes], separator: bytes):
+    """Random bytes, or ``name=<random bytes>`` pairs with the names that matter."""
+    pair = st.builds(lambda n, v: n + b"=" + v, st.sampled_from(names), SMALL_BYTES)
+    return st.one_of(
         SMALL_BYTES,
-    ),
+        st.lists(pair, min_size=1, max_size=4).map(separator.join),
+    )
+
+
+COOKIE_BYTES = _pairs(
+    [
+        b"authjs.session-token",
+        b"authjs.csrf-token",
+        b"authjs.callback-url",
+        b"authjs.session-token.0",
+        b"authjs.session-token.1",
+    ],
+    b"; ",
+)
+FIELD_BYTES = _pairs(
+    [
+        b"callbackUrl",
+        b"error",
+        b"code",
+        b"email",
+        b"csrfToken",
+        b"username",
+        b"password",
+        b"data",
+    ],
+    b"&",
 )
 
 
@@ -832,8 +850,8 @@ COOKIE_BYTES = st.one_of(
 @given(
     endpoint=st.sampled_from(ENDPOINTS),
     cookie=COOKIE_BYTES,
-    query=SMALL_BYTES,
-    body=SMALL_BYTES,
+    query=FIELD_BYTES,
+    body=st.one_of(FIELD_BYTES, st.binary(max_size=300).map(lambda b: b"{" + b)),
     content_type=st.sampled_from(
         ["application/x-www-form-urlencoded", "application/json", "text/plain"]
     ),
