@@ -14,7 +14,8 @@ import logging
 from typing import Any
 
 from pyramid.renderers import render
-from pyramid_mailer.message import Message
+
+from app.mail import Message
 
 log = logging.getLogger(__name__)
 

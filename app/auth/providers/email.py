@@ -38,12 +38,12 @@ from urllib.parse import urlsplit
 
 from pyramid.renderers import render
 from pyramid_mailer import get_mailer
-from pyramid_mailer.message import Message
 
 from app.auth.errors import AccessDenied, EmailSignInError, SignInError, Verification
 from app.auth.interfaces import AdapterAccount, AdapterUser, VerificationTokenValue
 from app.auth.providers.base import Provider, SignInOutcome
 from app.auth.sessions import adapter, utcnow
+from app.mail import Message
 
 if TYPE_CHECKING:
     from pyramid.response import Response
@@ -57,21 +57,6 @@ MAX_EMAIL_LENGTH = 254
 MAX_TOKEN_LENGTH = 512
 TEXT_TEMPLATE = "app.auth:templates/providers/email_message.txt.jinja2"
 HTML_TEMPLATE = "app.auth:templates/providers/email_message.html.jinja2"
-
-
-class CRLFMessage(Message):
-    """pyramid_mailer's message, written with CRLF line ends as SMTP requires.
-
-    repoze.sendmail hands smtplib the message as bytes, which smtplib sends
-    unchanged, so the email package's bare ``\n`` line ends reach the server;
-    strict servers (aiosmtpd, Postfix with ``smtpd_forbid_bare_newline``)
-    then see one over-long line and refuse the message (RFC 5321 §2.3.8).
-    """
-
-    def to_message(self):
-        message = super().to_message()
-        message.policy = message.policy.clone(linesep="\r\n")
-        return message
 
 
 class InvalidEmail(ValueError):
@@ -237,7 +222,7 @@ class Email(Provider):
             "expires": verification.expires,
             "brand_color": verification.brand_color,
         }
-        message = CRLFMessage(
+        message = Message(
             subject=f"Sign in to {verification.host}",
             sender=self.sender,
             recipients=[verification.identifier],
