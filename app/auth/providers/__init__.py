@@ -50,7 +50,8 @@ def _credentials(ps: ProviderSettings, settings: AuthSettings) -> Provider:
     fields = []
     for spec in ps.options.get("fields", "username password:password").split():
         name, _, ftype = spec.partition(":")
-        autocomplete = {"password": "current-password", "email": "email"}.get(ftype or name)
+        autocomplete = {"password": "current-password", "email": "email",
+                        "username": "username"}.get(ftype or name)
         fields.append(CredentialField(name, name.capitalize(), ftype or "text", autocomplete))
     return Credentials(authorize, fields, id=ps.id, name=ps.options.get("name", "Credentials"))
 
