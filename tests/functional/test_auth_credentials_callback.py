@@ -34,6 +34,17 @@ def calls(app) -> list[dict]:
 
 
 # success ------------------------------------------------------------------------------
+def test_a_user_without_id_gets_a_random_uuid_subject(app):
+    response = sign_in(app, username="anonymous")
+
+    claims = JWTCodec([TEST_SECRET]).decode(
+        cookie_value(set_cookies(response)[SESSION]), salt=SESSION
+    )
+    assert response.status_int == 302
+    assert claims["name"] == "No Id"
+    assert len(claims["sub"]) == 36 and claims["sub"].count("-") == 4
+
+
 def test_right_credentials_set_the_session_cookie_and_redirect_to_the_origin(app):
     response = sign_in(app)
 

@@ -12,6 +12,8 @@ job (see ``app.registration``).
 
 from __future__ import annotations
 
+import uuid
+
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,17 +52,21 @@ MAX_FIELD_LENGTH = 4096
 
 
 def as_user(value: AdapterUser | Mapping[str, Any]) -> AdapterUser:
-    """Accept what ``authorize`` returned and make it an :class:`AdapterUser`."""
+    """Accept what ``authorize`` returned and make it an :class:`AdapterUser`.
+
+    A mapping without ``id`` gets a random UUID, as Auth.js gives one.
+    """
     if isinstance(value, AdapterUser):
         return value
-    if isinstance(value, Mapping) and value.get("id") not in (None, ""):
+    if isinstance(value, Mapping):
+        user_id = value.get("id")
         return AdapterUser(
-            id=str(value["id"]),
+            id=str(user_id) if user_id not in (None, "") else str(uuid.uuid4()),
             email=value.get("email"),
             name=value.get("name"),
             image=value.get("image"),
         )
-    raise TypeError("authorize must return an AdapterUser, a mapping with 'id', or None")
+    raise TypeError("authorize must return an AdapterUser, a mapping, or None")
 
 
 class Credentials(Provider):
