@@ -76,6 +76,8 @@ class AuthFlow:
         self.core = core or get_core(request)
         self.settings = self.core.settings
         self.set_cookies: list[str] = []
+        #: extra keywords for the jwt callbacks when the session is first read
+        self.jwt_read_arguments: dict[str, Any] = {}
 
     # where we are ------------------------------------------------------------
     @reify

@@ -96,7 +96,9 @@ def _read_jwt(flow: AuthFlow, state: SessionState, raw: str) -> None:
         log.info("session cookie rejected: %s", exc)
         state.invalid = True
         return
-    token = flow.core.callbacks.run_jwt(flow.request, claims)
+    # POST session asks for trigger="update" before the first read, so the jwt
+    # callbacks run once per request, as in Auth.js.
+    token = flow.core.callbacks.run_jwt(flow.request, claims, **flow.jwt_read_arguments)
     if token is None:
         log.info("jwt callback ended session sub=%s", claims.get("sub"))
         state.invalid = True
@@ -155,6 +157,8 @@ def session_response_body(
     flow: AuthFlow, *, update: Any = None, is_update: bool = False
 ) -> dict[str, Any] | None:
     """``GET``/``POST session``: the session JSON, re-issuing the cookie (§1.3-1.4, §5)."""
+    if is_update:
+        flow.jwt_read_arguments = {"trigger": "update", "session": update}
     state = flow.session_state
     request = flow.request
     callbacks = flow.core.callbacks
@@ -167,11 +171,6 @@ def session_response_body(
     expires = now + dt.timedelta(seconds=settings.session_max_age)
     if state.token is not None:
         token = state.token
-        if is_update:
-            token = callbacks.run_jwt(request, dict(token), trigger="update", session=update)
-            if token is None:
-                flow.set_cookies.extend(state.store.clear())
-                return None
         session = {"user": _default_user(token), "expires": iso(expires)}
         session = callbacks.run_session(
             request,

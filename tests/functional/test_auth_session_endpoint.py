@@ -261,6 +261,20 @@ def test_update_data_reaches_the_jwt_callback_with_trigger_update(make_app):
     assert app.get("/api/auth/session").json["user"]["name"] == "Alice Renamed"
 
 
+def test_update_runs_the_jwt_callback_once(make_app):
+    app = make_app(
+        **CREDENTIALS, pyramid__includes="tests.functional.support.include_jwt_capture"
+    )
+    sign_in(app)
+    token = csrf_token(app)
+    calls = app.app.registry["test.jwt_calls"]
+    before = len(calls)
+
+    app.post_json("/api/auth/session", {"csrfToken": token, "data": {"x": 1}})
+
+    assert [c.get("trigger") for c in calls[before:]] == ["update"]
+
+
 def test_update_answers_like_get_session_without_no_cache_headers(app):
     sign_in(app)
     token = csrf_token(app)
