@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -110,12 +111,26 @@ def parse_header(header: str) -> dict[str, str]:
     return result
 
 
+def decode_value(raw: str) -> str:
+    """Percent-decode a cookie value (strictly: invalid UTF-8 raises)."""
+    if "%" not in raw:
+        return raw
+    if raw.count("%") == raw.count("%7C"):  # a CSRF cookie: token%7Chash
+        return raw.replace("%7C", "|")
+    return unquote(raw, errors="strict")
+
+
 def read(cookies: Mapping[str, str], name: str) -> str | None:
     """A request cookie's value, percent-decoded; ``None`` when absent or empty."""
     raw = cookies.get(name)
     if not raw:
         return None
-    return unquote(raw, errors="strict") if "%" in raw else raw
+    return decode_value(raw)
+
+
+@lru_cache(maxsize=16)
+def _chunk_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(name) + r"\.(\d{1,3})")
 
 
 class SessionStore:
@@ -129,15 +144,22 @@ class SessionStore:
     def __init__(self, name: str, cookies: Mapping[str, str], *, secure: bool) -> None:
         self.name = name
         self.secure = secure
-        chunk = re.compile(re.escape(name) + r"\.(\d{1,3})")
         found: dict[str, str] = {}
         for key, raw in cookies.items():
-            if raw and (key == name or chunk.fullmatch(key)):
+            if raw and key.startswith(name) and (
+                key == name or _chunk_pattern(name).fullmatch(key)
+            ):
                 found[key] = raw
         self.present = found
 
     @property
     def value(self) -> str | None:
+        if len(self.present) == 1 and self.name in self.present:
+            raw = self.present[self.name]  # the common case: one unchunked cookie
+            try:
+                return decode_value(raw)
+            except UnicodeDecodeError:
+                return None
         numbered = sorted(
             ((int(k.rsplit(".", 1)[1]), v) for k, v in self.present.items() if k != self.name),
             key=lambda item: item[0],
@@ -151,7 +173,7 @@ class SessionStore:
         if not raw:
             return None
         try:
-            return unquote(raw, errors="strict") if "%" in raw else raw
+            return decode_value(raw)
         except UnicodeDecodeError:
             return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
@@ -27,6 +28,13 @@ log = logging.getLogger(__name__)
 
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
                    r"|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+
+
+@lru_cache(maxsize=256)
+def _valid_host(host: str) -> bool:
+    return _HOST.fullmatch(host) is not None
+
+
 _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f\\]")
 MAX_FIELDS = 200
 
@@ -88,7 +96,7 @@ class AuthFlow:
         headers = self.request.headers
         host = headers.get("X-Forwarded-Host") if self.settings.trust_host else None
         host = (host.split(",")[0].strip() if host else None) or self.request.host
-        if not _HOST.fullmatch(host or ""):
+        if not _valid_host(host or ""):
             log.info("bad Host header %r", (host or "")[:100])
             raise HTTPBadRequest("invalid Host header")
         proto = headers.get("X-Forwarded-Proto") if self.settings.trust_host else None

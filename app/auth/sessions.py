@@ -33,8 +33,10 @@ def utcnow() -> dt.datetime:
 
 def iso(when: dt.datetime) -> str:
     """``2026-12-25T13:08:54.253Z``: JavaScript's ``Date.toISOString``."""
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{when.microsecond // 1000:03d}Z"
+    t = when.astimezone(dt.UTC)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:"
+        f"{t.second:02d}.{t.microsecond // 1000:03d}Z"
     )
 
 
