@@ -18,7 +18,6 @@ import re
 from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import format_datetime
 from urllib.parse import quote, unquote
 
 CHUNK_SIZE = 4096 - 160  # 3936 characters of value per cookie, as Auth.js
@@ -54,8 +53,16 @@ SECURE_NAMES = cookie_names(True)
 PLAIN_NAMES = cookie_names(False)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(when: dt.datetime) -> str:
-    return format_datetime(when.astimezone(dt.UTC), usegmt=True)
+    """RFC 7231 IMF-fixdate, e.g. ``Fri, 25 Dec 2026 13:08:54 GMT`` (locale-free)."""
+    t = when.astimezone(dt.UTC)
+    return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
+            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT")
 
 
 def serialize(

@@ -25,6 +25,7 @@ import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,16 +101,17 @@ class JWTCodec:
         self.secrets = tuple(secrets)
         self._keys: dict[tuple[str, int], tuple[DerivedKey, ...]] = {}
         self._lock = threading.Lock()
-        # (salt, token) -> plaintext JSON bytes; oldest entries leave first.
-        self._plaintexts: dict[tuple[str, str], bytes] = {}
+        # (salt, token) -> plaintext JSON bytes; oldest entries leave first
+        # (an OrderedDict: a plain dict's "first key" gets slow under churn).
+        self._plaintexts: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
     def _remember(self, salt: str, token: str, plaintext: bytes) -> None:
         cache = self._plaintexts
         cache[(salt, token)] = plaintext
         if len(cache) > PLAINTEXT_CACHE_SIZE:
             try:
-                del cache[next(iter(cache))]
-            except (KeyError, StopIteration, RuntimeError):
+                cache.popitem(last=False)
+            except KeyError:
                 pass  # another thread evicted first
 
     def keys(self, salt: str, length: int = 64) -> tuple[DerivedKey, ...]:
