@@ -25,6 +25,7 @@ MAX_CHUNKS = 16  # more than this is not a session we made: ignore it
 CHECK_MAX_AGE = 15 * 60  # PKCE / state / nonce cookies live 15 minutes
 
 _ENCODE_SAFE = "-_.!~*'()"  # encodeURIComponent leaves these (and alphanumerics)
+_NEEDS_NO_ENCODING = re.compile(r"[A-Za-z0-9\-_.!~*'()]*")  # e.g. a JWE
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def serialize(
     path: str = "/",
 ) -> str:
     """One ``Set-Cookie`` header value, attributes in Auth.js's order."""
-    parts = [f"{name}={quote(value, safe=_ENCODE_SAFE)}"]
+    encoded = value if _NEEDS_NO_ENCODING.fullmatch(value) else quote(value, safe=_ENCODE_SAFE)
+    parts = [f"{name}={encoded}"]
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
     parts.append(f"Path={path}")

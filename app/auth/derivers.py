@@ -43,13 +43,18 @@ def compact_json(value) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_response(value=None, status: int = 200, *, body: bytes | None = None) -> Response:
-    return Response(
-        body=compact_json(value) if body is None else body,
-        status=status,
-        content_type="application/json",
-        charset=None,
-    )
+def json_response(
+    value=None,
+    status: int = 200,
+    *,
+    body: bytes | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    payload = compact_json(value) if body is None else body
+    headerlist = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    if headers:
+        headerlist.extend(headers)
+    return Response(body=payload, status=status, headerlist=headerlist)
 
 
 def bad_request(request) -> Response:

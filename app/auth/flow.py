@@ -64,6 +64,11 @@ def valid_http_url(url: str, origin: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+def _first(value: str | None) -> str:
+    """The first entry of a comma-separated forwarding header, trimmed."""
+    return value.split(",", 1)[0].strip() if value else ""
+
+
 def secure_scheme(request, core: AuthCore) -> bool:
     """Whether cookies are ``Secure`` and ``__Secure-``/``__Host-`` prefixed."""
     settings = core.settings
@@ -71,11 +76,27 @@ def secure_scheme(request, core: AuthCore) -> bool:
         return settings.secure_cookies
     if settings.url:
         return settings.url.startswith("https://")
+    environ = request.environ
     if settings.trust_host:
-        proto = request.headers.get("X-Forwarded-Proto")
+        proto = _first(environ.get("HTTP_X_FORWARDED_PROTO"))
         if proto:
-            return proto.split(",")[0].strip().lower() == "https"
-    return request.scheme == "https"
+            return proto.lower() == "https"
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+@lru_cache(maxsize=256)
+def _origin(host: str, forwarded_proto: str, url_scheme: str) -> str | None:
+    """``scheme://host[:port]``, default port dropped; None for a bad Host."""
+    if not _valid_host(host):
+        return None
+    scheme = forwarded_proto.lower() or url_scheme
+    if scheme not in ("http", "https"):
+        scheme = url_scheme
+    host = host.lower()
+    default_port = ":443" if scheme == "https" else ":80"
+    if host.endswith(default_port):
+        host = host[: -len(default_port)]
+    return f"{scheme}://{host}"
 
 
 class AuthFlow:
@@ -93,21 +114,17 @@ class AuthFlow:
         """``scheme://host[:port]`` of the site, from ``auth.url`` or trusted headers."""
         if self.settings.url:
             return self.settings.url
-        headers = self.request.headers
-        host = headers.get("X-Forwarded-Host") if self.settings.trust_host else None
-        host = (host.split(",")[0].strip() if host else None) or self.request.host
-        if not _valid_host(host or ""):
+        environ = self.request.environ
+        trusted = self.settings.trust_host
+        host = (_first(environ.get("HTTP_X_FORWARDED_HOST")) if trusted else "") or (
+            self.request.host
+        )
+        proto = _first(environ.get("HTTP_X_FORWARDED_PROTO")) if trusted else ""
+        origin = _origin(host or "", proto, environ.get("wsgi.url_scheme", "http"))
+        if origin is None:
             log.info("bad Host header %r", (host or "")[:100])
             raise HTTPBadRequest("invalid Host header")
-        proto = headers.get("X-Forwarded-Proto") if self.settings.trust_host else None
-        scheme = (proto.split(",")[0].strip().lower() if proto else "") or self.request.scheme
-        if scheme not in ("http", "https"):
-            scheme = self.request.scheme
-        host = host.lower()
-        default_port = ":443" if scheme == "https" else ":80"
-        if host.endswith(default_port):
-            host = host[: -len(default_port)]
-        return f"{scheme}://{host}"
+        return origin
 
     @reify
     def secure(self) -> bool:
@@ -152,7 +169,8 @@ class AuthFlow:
     # input -------------------------------------------------------------------
     @reify
     def query(self) -> dict[str, str]:
-        return flat_query(self.request.query_string)
+        text = self.request.environ.get("QUERY_STRING", "")
+        return flat_query(text) if text else {}
 
     @reify
     def body(self) -> dict[str, Any]:

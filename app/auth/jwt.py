@@ -24,7 +24,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -137,7 +136,9 @@ class JWTCodec:
         payload = dict(claims)
         payload["iat"] = issued
         payload["exp"] = issued + int(max_age)
-        payload["jti"] = str(uuid.uuid4())
+        # One call for all the randomness: 16 bytes of IV, 16 of a UUIDv4 jti.
+        entropy = os.urandom(32)
+        payload["jti"] = _uuid4(entropy[16:])
         key = self.keys(salt)[0]
         plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
@@ -145,7 +146,7 @@ class JWTCodec:
         # The header never changes for a key, so it is encoded once
         # (DerivedKey.protected) and joserfc's A256CBC-HS512 model does the
         # cryptography, without re-validating a header we wrote ourselves.
-        iv = os.urandom(16)
+        iv = entropy[:16]
         ciphertext, tag = _CONTENT_ENCRYPTION.encrypt(
             plaintext, key.raw, iv, key.protected.encode("ascii")
         )
@@ -188,6 +189,15 @@ class JWTCodec:
         _check_times(payload, time.time() if now is None else now)
         self._remember(salt, token, result.plaintext)
         return payload
+
+
+def _uuid4(random16: bytes) -> str:
+    """A random (version 4, RFC 9562) UUID string from 16 random bytes."""
+    b = bytearray(random16)
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _header(token: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ SESSION_UPDATE = Action("session-update", csrf=True, errors="session")
 CALLBACK = Action("callback")
 
 NO_CACHE = {"Cache-Control": "private, no-cache, no-store", "Expires": "0", "Pragma": "no-cache"}
+NO_CACHE_HEADERS = list(NO_CACHE.items())
 
 ERROR_PAGES = {
     "Configuration": (500, "Server error", ["There is a problem with the server configuration.",
@@ -92,9 +93,7 @@ class AuthViews:
     # JSON endpoints --------------------------------------------------------------
     @view_config(name="csrf", request_method="GET", authjs=INIT)
     def csrf(self):
-        response = json_response({"csrfToken": self.flow.csrf.token})
-        response.headers.update(NO_CACHE)
-        return response
+        return json_response({"csrfToken": self.flow.csrf.token}, headers=NO_CACHE_HEADERS)
 
     @view_config(name="providers", request_method="GET", authjs=BARE)
     def providers(self):
@@ -113,9 +112,7 @@ class AuthViews:
 
     @view_config(name="session", request_method="GET", authjs=INIT)
     def session(self):
-        response = json_response(session_response_body(self.flow))
-        response.headers.update(NO_CACHE)
-        return response
+        return json_response(session_response_body(self.flow), headers=NO_CACHE_HEADERS)
 
     @view_config(name="session", request_method="POST", authjs=SESSION_UPDATE)
     def session_update(self):
