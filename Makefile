@@ -38,6 +38,7 @@ chromium:
 
 lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
+	$(BIN)/ruff check app bench tests migrations
 
 test: $(VENV)/.installed-test chromium lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)

@@ -76,7 +76,9 @@ def add_resource_child(config, path: str, factory: ResourceFactory) -> None:
 
     intr = config.introspectable("resource mounts", path, path, "resource mount")
     intr["factory"] = factory
-    config.action(("app.resource_child", tuple(parts)), register, introspectables=(intr,))
+    config.action(
+        ("app.resource_child", tuple(parts)), register, introspectables=(intr,)
+    )
 
 
 def includeme(config) -> None:

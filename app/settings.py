@@ -120,7 +120,9 @@ class SettingsReader:
         assert value is not None
         if value not in allowed:
             _, where = self._raw(key, env)
-            raise self.error(where, f"must be one of {', '.join(allowed)}, got {value!r}")
+            raise self.error(
+                where, f"must be one of {', '.join(allowed)}, got {value!r}"
+            )
         return value
 
     def words(
@@ -136,5 +138,7 @@ class SettingsReader:
     def prefixed(self, prefix: str) -> dict[str, str]:
         """All ini keys starting with ``prefix``, the prefix removed."""
         return {
-            k[len(prefix) :]: v for k, v in self.settings.items() if k.startswith(prefix)
+            k[len(prefix) :]: v
+            for k, v in self.settings.items()
+            if k.startswith(prefix)
         }

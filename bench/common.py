@@ -52,10 +52,22 @@ class Server:
         self.port = free_port()
         self.tmp = tempfile.TemporaryDirectory(prefix="authsite-bench-")
         self.db = os.path.join(self.tmp.name, "bench.sqlite")
-        cmd = [sys.executable, "-m", "bench.serve", "--port", str(self.port),
-               "--db", self.db, "--threads", str(threads), *extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.serve",
+            "--port",
+            str(self.port),
+            "--db",
+            self.db,
+            "--threads",
+            str(threads),
+            *extra_args,
+        ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        self.ready = self.proc.stdout.readline().strip()  # the server prints one line when up
+        self.ready = (
+            self.proc.stdout.readline().strip()
+        )  # the server prints one line when up
         if not self.ready.startswith("READY"):
             self.close()
             raise RuntimeError(f"bench server failed to start: {self.ready!r}")
@@ -96,7 +108,9 @@ def update_jar(jar: dict[str, str], set_cookies: list[str]) -> None:
             jar[name] = value
 
 
-def _client(port: int, path: str, headers: dict, count: int, deadline: float, out) -> None:
+def _client(
+    port: int, path: str, headers: dict, count: int, deadline: float, out
+) -> None:
     # Like a browser, send back whatever cookies the previous answer set.
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     jar = parse_cookie_header(headers.get("Cookie", ""))
@@ -106,7 +120,11 @@ def _client(port: int, path: str, headers: dict, count: int, deadline: float, ou
         if time.monotonic() > deadline:
             break
         start = time.perf_counter()
-        conn.request("GET", path, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+        conn.request(
+            "GET",
+            path,
+            headers={"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())},
+        )
         response = conn.getresponse()
         response.read()
         latencies.append(time.perf_counter() - start)
@@ -132,15 +150,26 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def load(port: int, path: str, headers: dict, *, requests: int, clients: int = 2,
-         max_seconds: float = 60.0) -> LoadResult:
+def load(
+    port: int,
+    path: str,
+    headers: dict,
+    *,
+    requests: int,
+    clients: int = 2,
+    max_seconds: float = 60.0,
+) -> LoadResult:
     """Send ``requests`` keep-alive GETs from ``clients`` processes (bounded in time)."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     per_client = requests // clients
     deadline = time.monotonic() + max_seconds
-    procs = [ctx.Process(target=_client, args=(port, path, headers, per_client, deadline, out))
-             for _ in range(clients)]
+    procs = [
+        ctx.Process(
+            target=_client, args=(port, path, headers, per_client, deadline, out)
+        )
+        for _ in range(clients)
+    ]
     start = time.perf_counter()
     for p in procs:
         p.start()

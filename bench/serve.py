@@ -29,7 +29,9 @@ def build(db: str, **overrides: str):
     migrate(f"sqlite:///{db}")
     wsgi = main({}, **bench_settings(db, **overrides))
     config = Configurator(registry=wsgi.registry)
-    config.add_view(bare, context=Root, name="bare", renderer="json", request_method="GET")
+    config.add_view(
+        bare, context=Root, name="bare", renderer="json", request_method="GET"
+    )
     config.commit()
     return wsgi
 

@@ -15,9 +15,9 @@ Run: ``make bench`` or ``.venv/bin/python -m bench.session_read
 from __future__ import annotations
 
 import argparse
-import os
 import http.client
 import json
+import os
 import statistics
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -61,17 +61,33 @@ def signed_in_cookies(port: int) -> dict:
     status, body = _request(port, "GET", "/signup", jar)
     if status == 200:
         token = jar.get("csrf_token", "")
-        _request(port, "POST", "/signup", jar, {
-            "csrf_token": token, "email": email, "name": "Bench",
-            "password": password, "password_confirm": password,
-        })
+        _request(
+            port,
+            "POST",
+            "/signup",
+            jar,
+            {
+                "csrf_token": token,
+                "email": email,
+                "name": "Bench",
+                "password": password,
+                "password_confirm": password,
+            },
+        )
     _, csrf = _request(port, "GET", "/api/auth/csrf", jar)
     csrf_token = json.loads(csrf)["csrfToken"]
-    _request(port, "POST", "/api/auth/callback/credentials", jar,
-             {"csrfToken": csrf_token, "email": email, "password": password})
+    _request(
+        port,
+        "POST",
+        "/api/auth/callback/credentials",
+        jar,
+        {"csrfToken": csrf_token, "email": email, "password": password},
+    )
     status, session = _request(port, "GET", "/api/auth/session", jar)
     if status != 200 or json.loads(session) is None:
-        raise SystemExit(f"could not sign in for the benchmark: {status} {session[:200]!r}")
+        raise SystemExit(
+            f"could not sign in for the benchmark: {status} {session[:200]!r}"
+        )
     return jar
 
 
@@ -86,7 +102,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per path per round")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="waitress worker threads")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="waitress worker threads"
+    )
     args = parser.parse_args()
 
     server = Server(threads=args.threads)
@@ -101,8 +119,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, path in paths.items():
                 before = server_cpu_seconds(server.proc.pid)
-                result = load(server.port, path, headers, requests=args.requests,
-                              clients=args.clients)
+                result = load(
+                    server.port,
+                    path,
+                    headers,
+                    requests=args.requests,
+                    clients=args.clients,
+                )
                 used = server_cpu_seconds(server.proc.pid) - before
                 if result.errors:
                     raise SystemExit(f"{name}: {result.errors} non-200 answers")
@@ -111,9 +134,13 @@ def main() -> None:
     finally:
         server.close()
 
-    print(f"{args.rounds} rounds x {args.requests} requests per path, "
-          f"{args.clients} keep-alive clients, waitress {args.threads} threads, 127.0.0.1")
-    print(f"{'path':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU/request':>19}")
+    print(
+        f"{args.rounds} rounds x {args.requests} requests per path, "
+        f"{args.clients} keep-alive clients, waitress {args.threads} threads, 127.0.0.1"
+    )
+    print(
+        f"{'path':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU/request':>19}"
+    )
     for name, runs in results.items():
         rps = statistics.median(r.rps for r in runs)
         p50 = statistics.median(r.p50_ms for r in runs)
@@ -125,16 +152,24 @@ def main() -> None:
     # over rounds. The cost is the server's own CPU time per request (waitress
     # included), which the load generator's share of this machine's cores
     # does not move; the throughput ratio is printed beside it.
-    cost = sorted(s / b for b, s in zip(cpu["bare view"], cpu["session read"], strict=True))
-    speed = sorted(b.rps / s.rps for b, s in zip(results["bare view"],
-                                                 results["session read"], strict=True))
+    cost = sorted(
+        s / b for b, s in zip(cpu["bare view"], cpu["session read"], strict=True)
+    )
+    speed = sorted(
+        b.rps / s.rps
+        for b, s in zip(results["bare view"], results["session read"], strict=True)
+    )
     ratio = statistics.median(cost)
     verdict = "within" if ratio <= TARGET_RATIO else "OVER"
-    print(f"cost ratio session/bare (server CPU per request): {ratio:.2f}x, median of "
-          f"{len(cost)} rounds, range {cost[0]:.2f}-{cost[-1]:.2f} "
-          f"({verdict} the {TARGET_RATIO}x target)")
-    print(f"throughput ratio bare/session (req/s): {statistics.median(speed):.2f}x, "
-          f"range {speed[0]:.2f}-{speed[-1]:.2f}")
+    print(
+        f"cost ratio session/bare (server CPU per request): {ratio:.2f}x, median of "
+        f"{len(cost)} rounds, range {cost[0]:.2f}-{cost[-1]:.2f} "
+        f"({verdict} the {TARGET_RATIO}x target)"
+    )
+    print(
+        f"throughput ratio bare/session (req/s): {statistics.median(speed):.2f}x, "
+        f"range {speed[0]:.2f}-{speed[-1]:.2f}"
+    )
 
 
 if __name__ == "__main__":

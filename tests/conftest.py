@@ -58,7 +58,9 @@ def pytest_addoption(parser):
 
 def pytest_generate_tests(metafunc):
     if "db_backend" in metafunc.fixturenames:
-        backends = [b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()]
+        backends = [
+            b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()
+        ]
         metafunc.parametrize("db_backend", backends, scope="session")
 
 
@@ -83,8 +85,10 @@ def _postgres_database(name: str) -> str:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     finally:
         admin.dispose()
-    return sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(
-        hide_password=False
+    return (
+        sa.engine.make_url(POSTGRES_URL)
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
 
 
@@ -164,7 +168,10 @@ def make_wsgi(app_settings) -> Iterator[Callable[..., object]]:
     engines = []
 
     def factory(**overrides):
-        settings = {**app_settings, **{k.replace("__", "."): v for k, v in overrides.items()}}
+        settings = {
+            **app_settings,
+            **{k.replace("__", "."): v for k, v in overrides.items()},
+        }
         wsgi = main({}, **settings)
         engines.append(wsgi.registry["db_engine"])
         return wsgi
@@ -203,7 +210,11 @@ class LiveServer:
         from waitress.server import create_server
 
         self.server = create_server(
-            wsgi, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=True
+            wsgi,
+            host="127.0.0.1",
+            port=0,
+            threads=threads,
+            clear_untrusted_proxy_headers=True,
         )
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
@@ -249,7 +260,9 @@ class SMTPSink:
         self._cond = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message = email.message_from_bytes(
+            envelope.content, policy=email.policy.default
+        )
         with self._cond:
             self.messages.append(message)
             self._cond.notify_all()
@@ -259,7 +272,9 @@ class SMTPSink:
         """Block until ``count`` messages arrived (or fail after ``timeout``)."""
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
-                raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+                raise AssertionError(
+                    f"expected {count} messages, got {len(self.messages)}"
+                )
             return list(self.messages)
 
     def to(self, address: str) -> list:

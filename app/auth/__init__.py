@@ -34,7 +34,13 @@ from app.auth.errors import (
     OAuthAccountNotLinked,
     Verification,
 )
-from app.auth.events import AccountLinked, SessionUpdated, SignedIn, SignedOut, UserCreated
+from app.auth.events import (
+    AccountLinked,
+    SessionUpdated,
+    SignedIn,
+    SignedOut,
+    UserCreated,
+)
 from app.auth.interfaces import (
     AdapterAccount,
     AdapterSession,
@@ -106,7 +112,10 @@ def auth_settings(registry_or_request: Any) -> AuthSettings:
 
 
 def sign_in(
-    request, provider_id: str, credentials: dict[str, str], callback_url: str | None = None
+    request,
+    provider_id: str,
+    credentials: dict[str, str],
+    callback_url: str | None = None,
 ) -> Response:
     """Sign in through a provider's callback, as its form would; return the redirect.
 
@@ -136,7 +145,9 @@ def add_auth_provider(config, provider: Provider) -> None:
     def register() -> None:
         config.registry.setdefault(PROVIDERS_KEY, []).append(provider)
 
-    intr = config.introspectable("auth providers", provider.id, provider.name, "auth provider")
+    intr = config.introspectable(
+        "auth providers", provider.id, provider.name, "auth provider"
+    )
     intr["type"] = provider.type
     config.action(("app.auth.provider", provider.id), register, introspectables=(intr,))
 
@@ -150,7 +161,9 @@ def add_auth_callback(config, kind: str, callback) -> None:
     callback = config.maybe_dotted(callback)
 
     def register() -> None:
-        config.registry.setdefault(CALLBACKS_KEY, {}).setdefault(kind, []).append(callback)
+        config.registry.setdefault(CALLBACKS_KEY, {}).setdefault(kind, []).append(
+            callback
+        )
 
     config.action(None, register)
 
@@ -164,7 +177,9 @@ def _assemble(config) -> None:
     registry.registerUtility(core, IAuthCore)
     log.info(
         "auth core at %s: providers=%s strategy=%s",
-        settings.base_path, ",".join(providers) or "none", settings.session_strategy,
+        settings.base_path,
+        ",".join(providers) or "none",
+        settings.session_strategy,
     )
 
 

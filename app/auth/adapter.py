@@ -125,7 +125,11 @@ class SQLAlchemyAdapter:
     def create_session(
         self, session_token: str, user_id: str | int, expires: dt.datetime
     ) -> AdapterSession:
-        self.db.add(Session(session_token=session_token, user_id=_int_id(user_id), expires=expires))
+        self.db.add(
+            Session(
+                session_token=session_token, user_id=_int_id(user_id), expires=expires
+            )
+        )
         self.db.flush()
         return AdapterSession(session_token, str(user_id), expires)
 
@@ -141,7 +145,9 @@ class SQLAlchemyAdapter:
             return None
         session, user = found
         return (
-            AdapterSession(session.session_token, str(session.user_id), session.expires),
+            AdapterSession(
+                session.session_token, str(session.user_id), session.expires
+            ),
             _user(user),
         )
 
@@ -185,8 +191,15 @@ class SQLAlchemyAdapter:
         # one link, exactly one gets the row.
         row = self.db.execute(
             delete(VerificationToken)
-            .where(VerificationToken.identifier == identifier, VerificationToken.token == token)
-            .returning(VerificationToken.identifier, VerificationToken.token, VerificationToken.expires)
+            .where(
+                VerificationToken.identifier == identifier,
+                VerificationToken.token == token,
+            )
+            .returning(
+                VerificationToken.identifier,
+                VerificationToken.token,
+                VerificationToken.expires,
+            )
         ).first()
         if row is None:
             return None

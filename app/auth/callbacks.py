@@ -70,8 +70,11 @@ class Callbacks:
                 # AccessDenied, not a server error.
                 if request is not None and is_error_retryable(request, exc):
                     raise  # a database conflict: pyramid_retry runs the request again
-                log.warning("signin callback %s failed: refusing the sign-in",
-                            getattr(fn, "__qualname__", fn), exc_info=True)
+                log.warning(
+                    "signin callback %s failed: refusing the sign-in",
+                    getattr(fn, "__qualname__", fn),
+                    exc_info=True,
+                )
                 return False
             # Auth.js: any falsy answer (False, None, "") refuses; a string redirects.
             if not result:
@@ -87,14 +90,18 @@ class Callbacks:
             url = fn(request, url=url, base_url=base_url)
         return url
 
-    def run_jwt(self, request, token: dict[str, Any], **kw: Any) -> dict[str, Any] | None:
+    def run_jwt(
+        self, request, token: dict[str, Any], **kw: Any
+    ) -> dict[str, Any] | None:
         for fn in self.jwt:
             token = fn(request, token=token, **kw)
             if token is None:
                 return None
         return token
 
-    def run_session(self, request, session: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    def run_session(
+        self, request, session: dict[str, Any], **kw: Any
+    ) -> dict[str, Any]:
         for fn in self.session:
             session = fn(request, session=session, **kw)
         return session

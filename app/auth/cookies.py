@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 CHUNK_SIZE = 4096 - 160  # 3936 characters of value per cookie, as Auth.js
@@ -55,15 +55,29 @@ PLAIN_NAMES = cookie_names(False)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
 
 
 def http_date(when: dt.datetime) -> str:
     """RFC 7231 IMF-fixdate, e.g. ``Fri, 25 Dec 2026 13:08:54 GMT`` (locale-free)."""
     t = when.astimezone(dt.UTC)
-    return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
-            f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT")
+    return (
+        f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
+    )
 
 
 def serialize(
@@ -78,7 +92,11 @@ def serialize(
     path: str = "/",
 ) -> str:
     """One ``Set-Cookie`` header value, attributes in Auth.js's order."""
-    encoded = value if _NEEDS_NO_ENCODING.fullmatch(value) else quote(value, safe=_ENCODE_SAFE)
+    encoded = (
+        value
+        if _NEEDS_NO_ENCODING.fullmatch(value)
+        else quote(value, safe=_ENCODE_SAFE)
+    )
     parts = [f"{name}={encoded}"]
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
@@ -155,8 +173,10 @@ class SessionStore:
         self.secure = secure
         found: dict[str, str] = {}
         for key, raw in cookies.items():
-            if raw and key.startswith(name) and (
-                key == name or _chunk_pattern(name).fullmatch(key)
+            if (
+                raw
+                and key.startswith(name)
+                and (key == name or _chunk_pattern(name).fullmatch(key))
             ):
                 found[key] = raw
         self.present = found
@@ -170,7 +190,11 @@ class SessionStore:
             except UnicodeDecodeError:
                 return None
         numbered = sorted(
-            ((int(k.rsplit(".", 1)[1]), v) for k, v in self.present.items() if k != self.name),
+            (
+                (int(k.rsplit(".", 1)[1]), v)
+                for k, v in self.present.items()
+                if k != self.name
+            ),
             key=lambda item: item[0],
         )
         if numbered:
@@ -194,9 +218,12 @@ class SessionStore:
                 f"{self.name}.{i}": value[start : start + CHUNK_SIZE]
                 for i, start in enumerate(range(0, len(value), CHUNK_SIZE))
             }
-        headers = [deletion(n, secure=self.secure) for n in self.present if n not in chunks]
+        headers = [
+            deletion(n, secure=self.secure) for n in self.present if n not in chunks
+        ]
         headers += [
-            serialize(n, v, secure=self.secure, expires=expires) for n, v in chunks.items()
+            serialize(n, v, secure=self.secure, expires=expires)
+            for n, v in chunks.items()
         ]
         return headers
 

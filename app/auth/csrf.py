@@ -49,4 +49,6 @@ def csrf_state(
             )
             return CsrfState(token=token, cookie_value=None, verified=verified)
     token = new_token()
-    return CsrfState(token=token, cookie_value=f"{token}|{hash_token(token, secret)}", verified=False)
+    return CsrfState(
+        token=token, cookie_value=f"{token}|{hash_token(token, secret)}", verified=False
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+
 from pyramid.httpexceptions import HTTPBadRequest, HTTPException, HTTPFound
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
@@ -51,7 +52,10 @@ def json_response(
     headers: list[tuple[str, str]] | None = None,
 ) -> Response:
     payload = compact_json(value) if body is None else body
-    headerlist = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    headerlist = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(payload))),
+    ]
     if headers:
         headerlist.extend(headers)
     return Response(body=payload, status=status, headerlist=headerlist)
@@ -84,8 +88,13 @@ def invalid_callback_page(request, flow: AuthFlow | None, action: Action) -> Res
     if action.errors == "page":
         response = render_to_response(
             "app.auth:templates/error.jinja2",
-            {"heading": "Bad request", "lines": ["The callback URL is not valid."],
-             "signin_url": None, "home_url": None, "flow": None},
+            {
+                "heading": "Bad request",
+                "lines": ["The callback URL is not valid."],
+                "signin_url": None,
+                "home_url": None,
+                "flow": None,
+            },
             request=request,
         )
         response.status = 400

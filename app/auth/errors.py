@@ -39,7 +39,11 @@ class CredentialsSignin(AuthError):
     code: str = "credentials"
 
     def __init__(
-        self, message: str = "", *, code: str | None = None, retry_after: int | None = None
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message or self.type)
         if code is not None:

@@ -26,8 +26,10 @@ from app.auth.sessions import Identity, SessionState, identity_of, read_session
 
 log = logging.getLogger(__name__)
 
-_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
-                   r"|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
+    r"|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 
 
 @lru_cache(maxsize=256)
@@ -42,7 +44,9 @@ MAX_FIELDS = 200
 def flat_query(text: str) -> dict[str, str]:
     """A query string as a flat dict, last value winning (as Auth.js)."""
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, errors="replace", max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(
+            text, keep_blank_values=True, errors="replace", max_num_fields=MAX_FIELDS
+        )
     except ValueError:
         raise HTTPBadRequest("too many fields") from None
     return dict(pairs)
@@ -148,11 +152,15 @@ class AuthFlow:
         for name in path[:-1]:
             container = container[name]
         return self.request.resource_url(
-            container, *path[-1:], app_url=self.origin + self.request.script_name,
+            container,
+            *path[-1:],
+            app_url=self.origin + self.request.script_name,
             query=query or None,
         )
 
-    def page_url(self, page: str, default_path: str, query: dict[str, str] | None = None) -> str:
+    def page_url(
+        self, page: str, default_path: str, query: dict[str, str] | None = None
+    ) -> str:
         """A configured custom page (``auth.pages.<page>``) or the built-in one."""
         custom = self.settings.pages.get(page)
         if custom is None:
@@ -211,7 +219,9 @@ class AuthFlow:
     # CSRF ------------------------------------------------------------------------
     @reify
     def csrf(self) -> CsrfState:
-        body_token = self.body.get("csrfToken") if self.request.method == "POST" else None
+        body_token = (
+            self.body.get("csrfToken") if self.request.method == "POST" else None
+        )
         state = csrf_state(
             self.cookie(self.names.csrf_token),
             self.settings.csrf_secret,
@@ -220,7 +230,9 @@ class AuthFlow:
         )
         if state.cookie_value is not None:
             self.set_cookies.append(
-                cookies.serialize(self.names.csrf_token, state.cookie_value, secure=self.secure)
+                cookies.serialize(
+                    self.names.csrf_token, state.cookie_value, secure=self.secure
+                )
             )
         return state
 
@@ -235,13 +247,19 @@ class AuthFlow:
         origin = self.origin
         query_value = self.query.get("callbackUrl")
         if query_value is not None and not valid_http_url(query_value, origin):
-            raise InvalidCallbackUrl("callbackUrl query parameter is not an http(s) URL")
+            raise InvalidCallbackUrl(
+                "callbackUrl query parameter is not an http(s) URL"
+            )
         cookie_value = self.cookie(self.names.callback_url)
         body_value = self.body.get("callbackUrl")
         if not isinstance(body_value, str) or not body_value:
             body_value = None
-        if (query_value is None and body_value is None and cookie_value == origin
-                and not self.core.callbacks.redirect):
+        if (
+            query_value is None
+            and body_value is None
+            and cookie_value == origin
+            and not self.core.callbacks.redirect
+        ):
             return origin  # the common case: nothing asked, nothing to change
         if cookie_value is not None and not valid_http_url(cookie_value, origin):
             log.info("invalid callback-url cookie ignored")
@@ -285,10 +303,15 @@ class AuthFlow:
         if self.set_cookies:
             response.headerlist.extend(("Set-Cookie", c) for c in self.set_cookies)
             self.set_cookies = []
-        if response.status_int == 302 and "X-Auth-Return-Redirect" in self.request.headers:
+        if (
+            response.status_int == 302
+            and "X-Auth-Return-Redirect" in self.request.headers
+        ):
             location = response.location
             response.status = 200
             response.content_type = "application/json"
             response.charset = None
-            response.body = json.dumps({"url": location}, separators=(",", ":")).encode()
+            response.body = json.dumps(
+                {"url": location}, separators=(",", ":")
+            ).encode()
         return response

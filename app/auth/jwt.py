@@ -87,8 +87,15 @@ class DerivedKey:
     def derive(cls, secret: str, salt: str, length: int = 64) -> DerivedKey:
         raw = derive_key(secret, salt, length)
         kid = thumbprint(raw)
-        header = json.dumps({"alg": "dir", "enc": ENCRYPTION, "kid": kid}, separators=(",", ":"))
-        return cls(raw=raw, jwk=OctKey.import_key(raw), kid=kid, protected=b64url(header.encode()))
+        header = json.dumps(
+            {"alg": "dir", "enc": ENCRYPTION, "kid": kid}, separators=(",", ":")
+        )
+        return cls(
+            raw=raw,
+            jwk=OctKey.import_key(raw),
+            kid=kid,
+            protected=b64url(header.encode()),
+        )
 
 
 class JWTCodec:
@@ -140,7 +147,9 @@ class JWTCodec:
         entropy = os.urandom(32)
         payload["jti"] = _uuid4(entropy[16:])
         key = self.keys(salt)[0]
-        plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        plaintext = json.dumps(
+            payload, separators=(",", ":"), ensure_ascii=False
+        ).encode()
         # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
         # encrypted-key part is empty, the AAD is the protected header as sent.
         # The header never changes for a key, so it is encoded once
@@ -154,7 +163,9 @@ class JWTCodec:
         self._remember(salt, token, plaintext)
         return token
 
-    def decode(self, token: str, *, salt: str, now: float | None = None) -> dict[str, Any]:
+    def decode(
+        self, token: str, *, salt: str, now: float | None = None
+    ) -> dict[str, Any]:
         """Decrypt and validate ``token``; raise :class:`JWTError` on any defect."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise JWTError("empty or oversized token")

@@ -55,10 +55,16 @@ def finish_sign_in(flow: AuthFlow, provider, outcome: SignInOutcome) -> HTTPFoun
         is_new_user=outcome.is_new_user,
         strategy=outcome.strategy,
     )
-    log.info("signed in provider=%s user=%s new=%s", provider.id, outcome.user.id,
-             outcome.is_new_user)
+    log.info(
+        "signed in provider=%s user=%s new=%s",
+        provider.id,
+        outcome.user.id,
+        outcome.is_new_user,
+    )
     request.registry.notify(
-        SignedIn(request, outcome.user, outcome.account, outcome.profile, outcome.is_new_user)
+        SignedIn(
+            request, outcome.user, outcome.account, outcome.profile, outcome.is_new_user
+        )
     )
     target = flow.callback_url
     if outcome.is_new_user and "new_user" in flow.settings.pages:
@@ -87,20 +93,28 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
         if user is None:
             user = store.create_user(email=email, name=None, email_verified=now)
             request.registry.notify(UserCreated(request, user))
-            return dataclasses.replace(outcome, user=user, is_new_user=True,
-                                       account=dataclasses.replace(account, user_id=user.id))
+            return dataclasses.replace(
+                outcome,
+                user=user,
+                is_new_user=True,
+                account=dataclasses.replace(account, user_id=user.id),
+            )
         # Auth.js (handle-login.ts): following a link for another user's
         # address switches to that user; start_session replaces the old session.
         user = store.update_user(user.id, UserChanges(email_verified=now))
-        return dataclasses.replace(outcome, user=user,
-                                   account=dataclasses.replace(account, user_id=user.id))
+        return dataclasses.replace(
+            outcome, user=user, account=dataclasses.replace(account, user_id=user.id)
+        )
 
     linked = store.get_user_by_account(account.provider, account.provider_account_id)
     if linked is not None:
         if current is not None and current != linked.id:
             raise OAuthAccountNotLinked("account is linked to another user")
-        return dataclasses.replace(outcome, user=linked,
-                                   account=dataclasses.replace(account, user_id=linked.id))
+        return dataclasses.replace(
+            outcome,
+            user=linked,
+            account=dataclasses.replace(account, user_id=linked.id),
+        )
 
     if current is not None:
         user = store.get_user(current)
@@ -119,20 +133,24 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
             )
 
     user = store.create_user(
-        email=email, name=profile_user.name, image=profile_user.image, email_verified=None
+        email=email,
+        name=profile_user.name,
+        image=profile_user.image,
+        email_verified=None,
     )
     request.registry.notify(UserCreated(request, user))
     outcome = _link(flow, store, outcome, user)
     return dataclasses.replace(outcome, is_new_user=True)
 
 
-def _link(flow: AuthFlow, store, outcome: SignInOutcome, user: AdapterUser) -> SignInOutcome:
+def _link(
+    flow: AuthFlow, store, outcome: SignInOutcome, user: AdapterUser
+) -> SignInOutcome:
     assert outcome.account is not None
     account: AdapterAccount = dataclasses.replace(outcome.account, user_id=user.id)
     store.link_account(account)
-    flow.request.registry.notify(AccountLinked(flow.request, user, account, outcome.profile))
+    flow.request.registry.notify(
+        AccountLinked(flow.request, user, account, outcome.profile)
+    )
     log.info("linked provider=%s user=%s", account.provider, user.id)
     return dataclasses.replace(outcome, user=user, account=account)
-
-
-

@@ -24,7 +24,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
-    email_verified: Mapped[dt.datetime | None] = mapped_column("emailVerified", UTCDateTime)
+    email_verified: Mapped[dt.datetime | None] = mapped_column(
+        "emailVerified", UTCDateTime
+    )
     image: Mapped[str | None] = mapped_column(Text)
 
     accounts: Mapped[list[Account]] = relationship(
@@ -57,7 +59,9 @@ class Account(Base):
     user: Mapped[User] = relationship(back_populates="accounts")
 
     __table_args__ = (
-        Index("uq_accounts_provider_account", "provider", "providerAccountId", unique=True),
+        Index(
+            "uq_accounts_provider_account", "provider", "providerAccountId", unique=True
+        ),
     )
 
 

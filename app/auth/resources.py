@@ -49,7 +49,9 @@ class AuthRoot(AuthResource):
 class ProviderResource(AuthResource):
     """A provider id under ``signin`` or ``callback``; ``provider`` is None if unknown."""
 
-    def __init__(self, parent: Any, name: str, request, provider: Provider | None) -> None:
+    def __init__(
+        self, parent: Any, name: str, request, provider: Provider | None
+    ) -> None:
         super().__init__(parent, name, request)
         self.provider = provider
 

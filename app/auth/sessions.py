@@ -81,8 +81,11 @@ def read_session(flow: AuthFlow) -> SessionState:
     if raw is None:
         state.invalid = bool(store.present)
         if state.invalid:
-            log.info("session cookie rejected: %d chunk(s), too many or not "
-                     "percent-decodable", len(store.present))
+            log.info(
+                "session cookie rejected: %d chunk(s), too many or not "
+                "percent-decodable",
+                len(store.present),
+            )
         return state
     if flow.settings.session_strategy == "database":
         _read_database(flow, state, raw)
@@ -121,8 +124,9 @@ def _read_database(flow: AuthFlow, state: SessionState, raw: str) -> None:
         return
     session, _ = found
     if session.expires < utcnow():
-        log.info("session cookie rejected: database session expired user=%s",
-                 session.user_id)
+        log.info(
+            "session cookie rejected: database session expired user=%s", session.user_id
+        )
         store.delete_session(raw)
         state.invalid = True
         return
@@ -185,7 +189,9 @@ def session_response_body(
             token, salt=flow.names.session_token, max_age=settings.session_max_age
         )
         flow.set_cookies.extend(state.store.set(new_token, expires=expires))
-        request.registry.notify(SessionUpdated(request, session, token, "update" if is_update else None))
+        request.registry.notify(
+            SessionUpdated(request, session, token, "update" if is_update else None)
+        )
         return session
 
     db_session, user = state.db  # type: ignore[misc]
@@ -195,8 +201,15 @@ def session_response_body(
     if refresh_after <= now:
         adapter(request).update_session(db_session.session_token, expires)
     session = {
-        "user": {k: v for k, v in (("name", user.name), ("email", user.email),
-                                   ("image", user.image)) if v is not None},
+        "user": {
+            k: v
+            for k, v in (
+                ("name", user.name),
+                ("email", user.email),
+                ("image", user.image),
+            )
+            if v is not None
+        },
         "expires": iso(db_session.expires),
     }
     session = callbacks.run_session(
@@ -207,7 +220,9 @@ def session_response_body(
         new_session=update if is_update else None,
     )
     flow.set_cookies.extend(state.store.set(db_session.session_token, expires=expires))
-    request.registry.notify(SessionUpdated(request, session, None, "update" if is_update else None))
+    request.registry.notify(
+        SessionUpdated(request, session, None, "update" if is_update else None)
+    )
     return session
 
 
@@ -244,8 +259,12 @@ def start_session(
         return
     claims = {
         k: v
-        for k, v in (("name", user.name), ("email", user.email), ("picture", user.image),
-                     ("sub", user.id))
+        for k, v in (
+            ("name", user.name),
+            ("email", user.email),
+            ("picture", user.image),
+            ("sub", user.id),
+        )
         if v is not None
     }
     token = flow.core.callbacks.run_jwt(

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_PATH = "/api/auth"
 MIN_SECRET_LENGTH = 32
-DEV_SECRET_MARKER = "dev-only"
+DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker we refuse, not a secret
 
 # Provider ids whose type can be guessed from the id alone.
 TYPE_BY_ID = {
@@ -76,10 +76,16 @@ class AuthSettings:
         return self.environment == "development"
 
 
-def _secrets_from(reader: SettingsReader, environ: Mapping[str, str]) -> tuple[str, ...]:
+def _secrets_from(
+    reader: SettingsReader, environ: Mapping[str, str]
+) -> tuple[str, ...]:
     # Auth.js rotation variables: AUTH_SECRET_3 .. AUTH_SECRET_1 come before
     # AUTH_SECRET, so the highest-numbered one present encrypts.
-    numbered = [environ[f"AUTH_SECRET_{n}"] for n in (3, 2, 1) if environ.get(f"AUTH_SECRET_{n}")]
+    numbered = [
+        environ[f"AUTH_SECRET_{n}"]
+        for n in (3, 2, 1)
+        if environ.get(f"AUTH_SECRET_{n}")
+    ]
     main = reader.words("auth.secret", env="AUTH_SECRET")
     return tuple(numbered) + main
 
@@ -95,7 +101,9 @@ def _check_secrets(
                 "is required; generate one with "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
             )
-        log.warning("auth.secret is not set: using a random secret for this process only")
+        log.warning(
+            "auth.secret is not set: using a random secret for this process only"
+        )
         return (_secrets.token_urlsafe(48),)
     for secret in secrets:
         weak = len(secret) < MIN_SECRET_LENGTH or DEV_SECRET_MARKER in secret
@@ -116,7 +124,9 @@ def _parse_url(reader: SettingsReader) -> tuple[str | None, str | None]:
         return None, None
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise reader.error("auth.url (AUTH_URL)", f"must be an http(s) URL, got {raw!r}")
+        raise reader.error(
+            "auth.url (AUTH_URL)", f"must be an http(s) URL, got {raw!r}"
+        )
     path = parts.path.rstrip("/")
     return f"{parts.scheme}://{parts.netloc}", path or None
 
@@ -127,7 +137,9 @@ def _normalise_base_path(reader: SettingsReader, value: str) -> str:
         seg in ("", ".", "..") or not _PATH_SEGMENT.fullmatch(seg)
         for seg in path[1:].split("/")
     ):
-        raise reader.error("auth.base_path", f"must be a path like /api/auth, got {value!r}")
+        raise reader.error(
+            "auth.base_path", f"must be a path like /api/auth, got {value!r}"
+        )
     return path
 
 
@@ -144,8 +156,11 @@ def _provider_settings(
             raise reader.error("auth.providers", f"invalid provider id {pid!r}")
         options = dict(reader.prefixed(f"auth.provider.{pid}."))
         env_id = pid.upper().replace("-", "_")
-        for env_key, option in (("ID", "client_id"), ("SECRET", "client_secret"),
-                                ("ISSUER", "issuer")):
+        for env_key, option in (
+            ("ID", "client_id"),
+            ("SECRET", "client_secret"),
+            ("ISSUER", "issuer"),
+        ):
             value = environ.get(f"AUTH_{env_id}_{env_key}")
             if value:
                 options[option] = value
@@ -189,7 +204,9 @@ def parse_settings(
         value = reader.text(f"auth.pages.{key}")
         if value is not None:
             if not (value.startswith("/") or value.startswith(("http://", "https://"))):
-                raise reader.error(f"auth.pages.{key}", f"must be a path or URL, got {value!r}")
+                raise reader.error(
+                    f"auth.pages.{key}", f"must be a path or URL, got {value!r}"
+                )
             pages[key] = value
     max_age = reader.integer("auth.session.max_age", 30 * 24 * 3600, minimum=60)
     return AuthSettings(
@@ -205,7 +222,9 @@ def parse_settings(
         session_update_age=reader.integer(
             "auth.session.update_age", 24 * 3600, minimum=0, maximum=max_age
         ),
-        secure_cookies=None if secure in (None, "auto") else reader.flag("auth.secure_cookies"),
+        secure_cookies=None
+        if secure in (None, "auto")
+        else reader.flag("auth.secure_cookies"),
         pages=MappingProxyType(pages),
         providers=_provider_settings(reader, environ),
         http_timeout=reader.number("auth.http_timeout", 10.0, minimum=0.1),

@@ -36,23 +36,46 @@ POST = Action("post", csrf=True)
 SESSION_UPDATE = Action("session-update", csrf=True, errors="session")
 CALLBACK = Action("callback")
 
-NO_CACHE = {"Cache-Control": "private, no-cache, no-store", "Expires": "0", "Pragma": "no-cache"}
+NO_CACHE = {
+    "Cache-Control": "private, no-cache, no-store",
+    "Expires": "0",
+    "Pragma": "no-cache",
+}
 NO_CACHE_HEADERS = list(NO_CACHE.items())
 
 ERROR_PAGES = {
-    "Configuration": (500, "Server error", ["There is a problem with the server configuration.",
-                                            "Check the server logs for more information."]),
+    "Configuration": (
+        500,
+        "Server error",
+        [
+            "There is a problem with the server configuration.",
+            "Check the server logs for more information.",
+        ],
+    ),
     "AccessDenied": (403, "Access Denied", ["You do not have permission to sign in."]),
-    "Verification": (403, "Unable to sign in", ["The sign in link is no longer valid.",
-                                                "It may have been used already or it may have "
-                                                "expired."]),
+    "Verification": (
+        403,
+        "Unable to sign in",
+        [
+            "The sign in link is no longer valid.",
+            "It may have been used already or it may have expired.",
+        ],
+    ),
 }
 SIGNIN_ERRORS = {
-    **dict.fromkeys(("Signin", "OAuthSignin", "OAuthCallbackError", "OAuthCreateAccount",
-                     "EmailCreateAccount", "Callback"),
-                    "Try signing in with a different account."),
+    **dict.fromkeys(
+        (
+            "Signin",
+            "OAuthSignin",
+            "OAuthCallbackError",
+            "OAuthCreateAccount",
+            "EmailCreateAccount",
+            "Callback",
+        ),
+        "Try signing in with a different account.",
+    ),
     "OAuthAccountNotLinked": "To confirm your identity, sign in with the same account you "
-                             "used originally.",
+    "used originally.",
     "EmailSignin": "The e-mail could not be sent.",
     "CredentialsSignin": "Sign in failed. Check the details you provided are correct.",
     "SessionRequired": "Please sign in to access this page.",
@@ -93,7 +116,9 @@ class AuthViews:
     # JSON endpoints --------------------------------------------------------------
     @view_config(name="csrf", request_method="GET", authjs=INIT)
     def csrf(self):
-        return json_response({"csrfToken": self.flow.csrf.token}, headers=NO_CACHE_HEADERS)
+        return json_response(
+            {"csrfToken": self.flow.csrf.token}, headers=NO_CACHE_HEADERS
+        )
 
     @view_config(name="providers", request_method="GET", authjs=BARE)
     def providers(self):
@@ -117,7 +142,9 @@ class AuthViews:
     @view_config(name="session", request_method="POST", authjs=SESSION_UPDATE)
     def session_update(self):
         return json_response(
-            session_response_body(self.flow, update=self.flow.body.get("data"), is_update=True)
+            session_response_body(
+                self.flow, update=self.flow.body.get("data"), is_update=True
+            )
         )
 
     @view_config(name="csrf", request_method="POST", authjs=INIT)
@@ -133,12 +160,16 @@ class AuthViews:
         flow = self.flow
         if "signout" in flow.settings.pages:
             return HTTPFound(flow.page_url("signout", "signout"))
-        return _page(self.request, "app.auth:templates/signout.jinja2", {
-            "flow": flow,
-            "action": flow.url("signout"),
-            "csrf_token": flow.csrf.token,
-            "callback_url": flow.callback_url,
-        })
+        return _page(
+            self.request,
+            "app.auth:templates/signout.jinja2",
+            {
+                "flow": flow,
+                "action": flow.url("signout"),
+                "csrf_token": flow.csrf.token,
+                "callback_url": flow.callback_url,
+            },
+        )
 
     @view_config(name="signout", request_method="POST", authjs=POST)
     def signout(self):
@@ -156,26 +187,42 @@ class AuthViews:
         if "error" in flow.settings.pages:
             return HTTPFound(flow.page_url("error", "error", {"error": code}))
         status, heading, lines = ERROR_PAGES.get(code, (200, "Error", []))
-        return _page(self.request, "app.auth:templates/error.jinja2", {
-            "flow": flow,
-            "heading": heading,
-            "lines": lines,
-            "signin_url": flow.signin_page_url() if code in ("AccessDenied",
-                                                              "Verification") else None,
-            "home_url": flow.origin,
-        }, status)
+        return _page(
+            self.request,
+            "app.auth:templates/error.jinja2",
+            {
+                "flow": flow,
+                "heading": heading,
+                "lines": lines,
+                "signin_url": flow.signin_page_url()
+                if code in ("AccessDenied", "Verification")
+                else None,
+                "home_url": flow.origin,
+            },
+            status,
+        )
 
     @view_config(name="verify-request", request_method="GET", authjs=PAGE)
     def verify_request(self):
         flow = self.flow
         if "verify_request" in flow.settings.pages:
-            return HTTPFound(flow.page_url("verify_request", "verify-request", flow.query))
-        return _page(self.request, "app.auth:templates/verify_request.jinja2",
-                     {"flow": flow, "home_url": flow.origin})
+            return HTTPFound(
+                flow.page_url("verify_request", "verify-request", flow.query)
+            )
+        return _page(
+            self.request,
+            "app.auth:templates/verify_request.jinja2",
+            {"flow": flow, "home_url": flow.origin},
+        )
 
 
-@view_config(context=SignInResource, request_method="GET", authjs=PAGE,
-             require_csrf=False, permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    context=SignInResource,
+    request_method="GET",
+    authjs=PAGE,
+    require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
+)
 def signin_page(context, request):
     flow = request.auth_flow
     error = flow.query.get("error")
@@ -185,24 +232,43 @@ def signin_page(context, request):
             query["error"] = error
         return HTTPFound(flow.signin_page_url(query))
     providers = [
-        {"provider": p, "action": flow.url("callback" if p.type == "credentials" else "signin",
-                                           p.id), **p.page_fields()}
+        {
+            "provider": p,
+            "action": flow.url(
+                "callback" if p.type == "credentials" else "signin", p.id
+            ),
+            **p.page_fields(),
+        }
         for p in flow.core.providers.values()
     ]
-    return _page(request, "app.auth:templates/signin.jinja2", {
-        "flow": flow,
-        "providers": providers,
-        "csrf_token": flow.csrf.token,
-        "callback_url": flow.callback_url,
-        "error": signin_error_text(error, flow.query.get("code")),
-        "email": flow.query.get("email", ""),
-    })
+    return _page(
+        request,
+        "app.auth:templates/signin.jinja2",
+        {
+            "flow": flow,
+            "providers": providers,
+            "csrf_token": flow.csrf.token,
+            "callback_url": flow.callback_url,
+            "error": signin_error_text(error, flow.query.get("code")),
+            "email": flow.query.get("email", ""),
+        },
+    )
 
 
-@view_config(context=SignInResource, request_method="POST", authjs=POST,
-             require_csrf=False, permission=NO_PERMISSION_REQUIRED)
-@view_config(context=SignInProvider, request_method="POST", authjs=POST,
-             require_csrf=False, permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    context=SignInResource,
+    request_method="POST",
+    authjs=POST,
+    require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
+)
+@view_config(
+    context=SignInProvider,
+    request_method="POST",
+    authjs=POST,
+    require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
+)
 def signin(context, request):
     flow = request.auth_flow
     provider = getattr(context, "provider", None)
@@ -213,29 +279,46 @@ def signin(context, request):
     return provider.begin(flow)
 
 
-@view_config(context=SignInProvider, request_method="GET", authjs=INIT,
-             require_csrf=False, permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    context=SignInProvider,
+    request_method="GET",
+    authjs=INIT,
+    require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
+)
 def signin_get(context, request):
     raise UnknownAction("GET signin/<provider>")
 
 
-@view_config(context=CallbackProvider, request_method=("GET", "POST"), authjs=CALLBACK,
-             require_csrf=False, permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    context=CallbackProvider,
+    request_method=("GET", "POST"),
+    authjs=CALLBACK,
+    require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
+)
 def callback(context, request):
     flow = request.auth_flow
     provider = context.provider
     if provider is None:
         raise InvalidProvider(f"unknown provider {context.__name__!r}")
     if request.method not in provider.callback_methods:
-        raise InvalidProvider(f"{request.method} not supported by provider {provider.id}")
+        raise InvalidProvider(
+            f"{request.method} not supported by provider {provider.id}"
+        )
     if provider.callback_requires_csrf:
         flow.verify_csrf()
     outcome = provider.complete(flow)
     return finish_sign_in(flow, provider, outcome)
 
 
-@view_config(context=CallbackResource, request_method=("GET", "POST"), authjs=CALLBACK,
-             require_csrf=False, permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    context=CallbackResource,
+    request_method=("GET", "POST"),
+    authjs=CALLBACK,
+    require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
+)
 def callback_without_provider(context, request):
     raise InvalidProvider("callback without a provider id")
 

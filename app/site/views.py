@@ -24,8 +24,11 @@ def home(context, request):
     return {"identity": request.identity}
 
 
-@view_config(context=MembersArea, renderer="app.site:templates/members.jinja2",
-             permission="members")
+@view_config(
+    context=MembersArea,
+    renderer="app.site:templates/members.jinja2",
+    permission="members",
+)
 def members(context, request):
     return {"identity": request.identity}
 
@@ -41,9 +44,11 @@ def forbidden(exc, request):
         return HTTPFound(signin)
     request.response.status = 403
     if isinstance(exc, HTTPForbidden) and "CSRF" in str(exc.detail or exc):
-        return {"title": "Form expired",
-                "message": "This form expired or was sent from another page. "
-                           "Go back, reload the page and try again."}
+        return {
+            "title": "Form expired",
+            "message": "This form expired or was sent from another page. "
+            "Go back, reload the page and try again.",
+        }
     return {"title": "Forbidden", "message": "You are not allowed to see this page."}
 
 
@@ -60,17 +65,22 @@ def bad_request(exc, request):
     request.response.status = 400
     # "plain": the layout must not use the request's URL, Host or session, the
     # very things that may be broken here (non-UTF-8 path, bad Host header).
-    return {"title": "Bad request", "message": "The request could not be understood.",
-            "plain": True}
+    return {
+        "title": "Bad request",
+        "message": "The request could not be understood.",
+        "plain": True,
+    }
 
 
 @exception_view_config(Exception, renderer="app.site:templates/error.jinja2")
 def server_error(exc, request):
     log.exception("unhandled error on %s %s", request.method, _raw_path(request))
     request.response.status = 500
-    return {"title": "Something went wrong",
-            "message": "An unexpected error happened on our side. Please try again later.",
-            "plain": True}
+    return {
+        "title": "Something went wrong",
+        "message": "An unexpected error happened on our side. Please try again later.",
+        "plain": True,
+    }
 
 
 def _raw_path(request) -> str:

@@ -33,7 +33,9 @@ def upgrade() -> None:
         sa.Column("identifier", sa.Text(), nullable=False),
         sa.Column("token", sa.Text(), nullable=False),
         sa.Column("expires", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("identifier", "token", name=op.f("pk_verification_token")),
+        sa.PrimaryKeyConstraint(
+            "identifier", "token", name=op.f("pk_verification_token")
+        ),
     )
     op.create_table(
         "accounts",
@@ -50,13 +52,19 @@ def upgrade() -> None:
         sa.Column("session_state", sa.Text(), nullable=True),
         sa.Column("token_type", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["userId"], ["users.id"], name=op.f("fk_accounts_userId_users"), ondelete="CASCADE"
+            ["userId"],
+            ["users.id"],
+            name=op.f("fk_accounts_userId_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
     )
     op.create_index("ix_accounts_userId", "accounts", ["userId"])
     op.create_index(
-        "uq_accounts_provider_account", "accounts", ["provider", "providerAccountId"], unique=True
+        "uq_accounts_provider_account",
+        "accounts",
+        ["provider", "providerAccountId"],
+        unique=True,
     )
     op.create_table(
         "sessions",
@@ -65,7 +73,10 @@ def upgrade() -> None:
         sa.Column("expires", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sessionToken", sa.String(length=255), nullable=False),
         sa.ForeignKeyConstraint(
-            ["userId"], ["users.id"], name=op.f("fk_sessions_userId_users"), ondelete="CASCADE"
+            ["userId"],
+            ["users.id"],
+            name=op.f("fk_sessions_userId_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
         sa.UniqueConstraint("sessionToken", name=op.f("uq_sessions_sessionToken")),

@@ -43,7 +43,9 @@ def test_signin_page_works_without_javascript(site, page_without_js):
     assert "You are signed in as Alice Example" in page.inner_text("main")
 
 
-def test_members_page_sends_a_signed_out_visitor_to_sign_in_and_back(site, page_without_js):
+def test_members_page_sends_a_signed_out_visitor_to_sign_in_and_back(
+    site, page_without_js
+):
     page = page_without_js
     page.goto(site.url + "/members")
     assert "/api/auth/signin" in page.url
@@ -91,7 +93,10 @@ def test_authjs_client_calls_work_from_the_page(site, page):
     )
     data = json.loads(result)
     assert data["url"] == site.url + "/members"
-    assert data["session"]["user"] == {"name": "Alice Example", "email": "alice@example.com"}
+    assert data["session"]["user"] == {
+        "name": "Alice Example",
+        "email": "alice@example.com",
+    }
     assert data["update"]["user"]["email"] == "alice@example.com"
     assert data["out"] == {"url": site.url + "/"}
     assert data["after"] is None

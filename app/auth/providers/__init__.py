@@ -50,10 +50,17 @@ def _credentials(ps: ProviderSettings, settings: AuthSettings) -> Provider:
     fields = []
     for spec in ps.options.get("fields", "username password:password").split():
         name, _, ftype = spec.partition(":")
-        autocomplete = {"password": "current-password", "email": "email",
-                        "username": "username"}.get(ftype or name)
-        fields.append(CredentialField(name, name.capitalize(), ftype or "text", autocomplete))
-    return Credentials(authorize, fields, id=ps.id, name=ps.options.get("name", "Credentials"))
+        autocomplete = {
+            "password": "current-password",
+            "email": "email",
+            "username": "username",
+        }.get(ftype or name)
+        fields.append(
+            CredentialField(name, name.capitalize(), ftype or "text", autocomplete)
+        )
+    return Credentials(
+        authorize, fields, id=ps.id, name=ps.options.get("name", "Credentials")
+    )
 
 
 def _oauth_options(o: ProviderOptions) -> dict:

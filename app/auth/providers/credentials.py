@@ -13,7 +13,6 @@ job (see ``app.registration``).
 from __future__ import annotations
 
 import uuid
-
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,7 +45,9 @@ class CredentialField:
 
 DEFAULT_FIELDS = (
     CredentialField("username", "Username", autocomplete="username"),
-    CredentialField("password", "Password", type="password", autocomplete="current-password"),
+    CredentialField(
+        "password", "Password", type="password", autocomplete="current-password"
+    ),
 )
 MAX_FIELD_LENGTH = 4096
 
@@ -87,7 +88,9 @@ class Credentials(Provider):
         if not callable(authorize):
             raise TypeError("authorize must be callable")
         self.authorize = authorize
-        self.fields = tuple(f if isinstance(f, CredentialField) else CredentialField(f) for f in fields)
+        self.fields = tuple(
+            f if isinstance(f, CredentialField) else CredentialField(f) for f in fields
+        )
 
     def page_fields(self) -> dict[str, Any]:
         return {"fields": self.fields}
@@ -105,6 +108,9 @@ class Credentials(Provider):
             raise CredentialsSignin()
         user = as_user(result)
         account = AdapterAccount(
-            user_id=user.id, type="credentials", provider=self.id, provider_account_id=user.id
+            user_id=user.id,
+            type="credentials",
+            provider=self.id,
+            provider_account_id=user.id,
         )
         return SignInOutcome(user=user, account=account)
