@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session as DBSession
 
 from app.auth.interfaces import (
@@ -19,6 +19,10 @@ from app.auth.interfaces import (
     VerificationTokenValue,
 )
 from app.auth.models import Account, Session, User, VerificationToken
+
+# Built once: statement construction costs more than SQLite's answer, and
+# this one runs on every credentials sign-in.
+_USER_BY_EMAIL = select(User).where(func.lower(User.email) == bindparam("email"))
 
 
 def _user(row: User) -> AdapterUser:
@@ -61,9 +65,7 @@ class SQLAlchemyAdapter:
         return _user(row) if row else None
 
     def get_user_by_email(self, email: str) -> AdapterUser | None:
-        row = self.db.scalars(
-            select(User).where(func.lower(User.email) == email.strip().lower())
-        ).first()
+        row = self.db.scalars(_USER_BY_EMAIL, {"email": email.strip().lower()}).first()
         return _user(row) if row else None
 
     def get_user_by_account(

@@ -14,7 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
@@ -58,6 +58,13 @@ class Credential:
     session_version: int
 
 
+_PASSWORD_BY_USER = select(
+    PasswordCredential.hash,
+    PasswordCredential.updated_at,
+    PasswordCredential.session_version,
+).where(PasswordCredential.user_id == bindparam("user_id"))
+
+
 @implementer(ICredentialStore)
 class CredentialStore:
     def __init__(self, dbsession: Session) -> None:
@@ -68,14 +75,8 @@ class CredentialStore:
         pk = _user_pk(user_id)
         if pk is None:
             return None
-        # A plain column select: this is on every sign-in's path.
-        row = self.db.execute(
-            select(
-                PasswordCredential.hash,
-                PasswordCredential.updated_at,
-                PasswordCredential.session_version,
-            ).where(PasswordCredential.user_id == pk)
-        ).first()
+        # A plain column select, built once: this is on every sign-in's path.
+        row = self.db.execute(_PASSWORD_BY_USER, {"user_id": pk}).first()
         if row is None:
             return None
         return Credential(str(pk), row.hash, row.updated_at, row.session_version or 0)
