@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.auth.callbacks import default_session
 from app.auth.cookies import SessionStore
 from app.auth.errors import AccessDenied, JWTError
 from app.auth.events import SessionUpdated
@@ -63,10 +64,6 @@ class SessionState:
     token: dict[str, Any] | None = None  # JWT claims after the jwt callbacks
     db: tuple[AdapterSession, AdapterUser] | None = None
     invalid: bool = False  # a cookie was sent but is unusable: clear it
-
-    @property
-    def present(self) -> bool:
-        return bool(self.store.present)
 
 
 def adapter(request) -> Any:
@@ -175,63 +172,41 @@ def session_response_body(
         return None
     now = utcnow()
     expires = now + dt.timedelta(seconds=settings.session_max_age)
-    if state.token is not None:
-        token = state.token
-        session = {"user": _default_user(token), "expires": iso(expires)}
-        session = callbacks.run_session(
-            request,
-            session,
-            token=token,
-            trigger="update" if is_update else None,
-            new_session=update if is_update else None,
-        )
-        new_token = flow.core.codec.encode(
+    trigger = "update" if is_update else None
+    token = state.token
+    user = None
+    if token is not None:
+        # JWT: the answer's expiry is now + maxAge, and a fresh token rolls it.
+        session = default_session(token)
+        session["expires"] = iso(expires)
+        cookie_value = flow.core.codec.encode(
             token, salt=flow.names.session_token, max_age=settings.session_max_age
         )
-        flow.set_cookies.extend(state.store.set(new_token, expires=expires))
-        request.registry.notify(
-            SessionUpdated(request, session, token, "update" if is_update else None)
+    else:
+        # Database: the row moves at most once per update_age; the answer
+        # shows its expiry as read (Auth.js), the cookie is rolled regardless.
+        db_session, user = state.db  # type: ignore[misc]
+        refresh_after = db_session.expires - dt.timedelta(
+            seconds=settings.session_max_age - settings.session_update_age
         )
-        return session
-
-    db_session, user = state.db  # type: ignore[misc]
-    refresh_after = db_session.expires - dt.timedelta(
-        seconds=settings.session_max_age - settings.session_update_age
-    )
-    if refresh_after <= now:
-        adapter(request).update_session(db_session.session_token, expires)
-    session = {
-        "user": {
-            k: v
-            for k, v in (
-                ("name", user.name),
-                ("email", user.email),
-                ("image", user.image),
-            )
-            if v is not None
-        },
-        "expires": iso(db_session.expires),
-    }
+        if refresh_after <= now:
+            adapter(request).update_session(db_session.session_token, expires)
+        session = default_session(
+            {"name": user.name, "email": user.email, "picture": user.image}
+        )
+        session["expires"] = iso(db_session.expires)
+        cookie_value = db_session.session_token
     session = callbacks.run_session(
         request,
         session,
+        token=token,
         user=user,
-        trigger="update" if is_update else None,
+        trigger=trigger,
         new_session=update if is_update else None,
     )
-    flow.set_cookies.extend(state.store.set(db_session.session_token, expires=expires))
-    request.registry.notify(
-        SessionUpdated(request, session, None, "update" if is_update else None)
-    )
+    flow.set_cookies.extend(state.store.set(cookie_value, expires=expires))
+    request.registry.notify(SessionUpdated(request, session, token, trigger))
     return session
-
-
-def _default_user(token: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        key: token[claim]
-        for key, claim in (("name", "name"), ("email", "email"), ("image", "picture"))
-        if token.get(claim) is not None
-    }
 
 
 # starting and ending ------------------------------------------------------------
