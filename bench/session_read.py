@@ -92,15 +92,24 @@ def signed_in_cookies(port: int) -> dict:
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the server process (Linux ``/proc``)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of the server process so far: every thread's time on a CPU,
+    in nanoseconds, from ``/proc/<pid>/task/*/schedstat`` (Linux; the
+    clock-tick counters of ``/proc/<pid>/stat`` are too coarse for short
+    rounds)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return total / 1e9
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000, help="per path per round")
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--requests", type=int, default=1000, help="per path per round")
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument(
         "--threads", type=int, default=4, help="waitress worker threads"
@@ -116,8 +125,13 @@ def main() -> None:
             load(server.port, path, headers, requests=400, clients=args.clients)
         results: dict[str, list] = {name: [] for name in paths}
         cpu: dict[str, list[float]] = {name: [] for name in paths}
-        for _ in range(args.rounds):
-            for name, path in paths.items():
+        for round_no in range(args.rounds):
+            # Alternate which path goes first, so a drift in the machine's
+            # speed during a round favours neither.
+            order = list(paths.items())
+            if round_no % 2:
+                order.reverse()
+            for name, path in order:
                 before = server_cpu_seconds(server.proc.pid)
                 result = load(
                     server.port,

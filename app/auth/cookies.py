@@ -73,7 +73,13 @@ _MONTHS = (
 
 def http_date(when: dt.datetime) -> str:
     """RFC 7231 IMF-fixdate, e.g. ``Fri, 25 Dec 2026 13:08:54 GMT`` (locale-free)."""
-    t = when.astimezone(dt.UTC)
+    if when.tzinfo is dt.UTC:
+        return _http_date_utc(when.replace(microsecond=0))
+    return _http_date_utc(when.astimezone(dt.UTC).replace(microsecond=0))
+
+
+@lru_cache(maxsize=8)  # one string per second serves every cookie set in it
+def _http_date_utc(t: dt.datetime) -> str:
     return (
         f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
         f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
@@ -144,7 +150,14 @@ def decode_value(raw: str) -> str:
         return raw
     if raw.count("%") == raw.count("%7C"):  # a CSRF cookie: token%7Chash
         return raw.replace("%7C", "|")
+    if len(raw) <= 512:  # e.g. the callback-url cookie, the same on every request
+        return _unquote_short(raw)
     return unquote(raw, errors="strict")
+
+
+@lru_cache(maxsize=512)
+def _unquote_short(raw: str) -> str:
+    return unquote(raw, errors="strict")  # an error is raised, never cached
 
 
 def read(cookies: Mapping[str, str], name: str) -> str | None:
@@ -211,6 +224,11 @@ class SessionStore:
             return None
 
     def set(self, value: str, *, expires: dt.datetime) -> list[str]:
+        present = self.present
+        if len(value) <= CHUNK_SIZE and (
+            not present or (len(present) == 1 and self.name in present)
+        ):  # the common case: one cookie replacing at most itself
+            return [serialize(self.name, value, secure=self.secure, expires=expires)]
         if len(value) <= CHUNK_SIZE:
             chunks = {self.name: value}
         else:

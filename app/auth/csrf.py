@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ def hash_token(token: str, secret: str) -> str:
     return hashlib.sha256(_bytes(token + secret)).hexdigest()
 
 
+@lru_cache(maxsize=1024)
+def _cookie_verifies(token: str, digest: str, secret: str) -> bool:
+    """Whether a CSRF cookie's hash is ours. Cached: a browser sends the same
+    cookie with every request, and the answer for a given triple never changes."""
+    return hmac.compare_digest(_bytes(digest), hash_token(token, secret).encode())
+
+
 def new_token() -> str:
     return secrets.token_hex(32)
 
@@ -41,7 +49,7 @@ def csrf_state(
     """Reuse the request's token when its cookie verifies, else mint a new one."""
     if cookie_value and "|" in cookie_value:
         token, _, digest = cookie_value.partition("|")
-        if hmac.compare_digest(_bytes(digest), hash_token(token, secret).encode()):
+        if _cookie_verifies(token, digest, secret):
             verified = (
                 is_post
                 and isinstance(body_token, str)

@@ -14,7 +14,6 @@ deriver then, in one place for all of them:
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from pyramid_retry import is_error_retryable, is_last_attempt
 
 from app.auth.errors import AuthError, CredentialsSignin, InvalidCallbackUrl
 from app.auth.flow import AuthFlow
+from app.auth.jsonutil import compact_json
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,6 @@ class Action:
     init: bool = True  # set the CSRF / callback-url cookies
     csrf: bool = False  # require the double-submit token
     errors: str = "redirect"  # "redirect", "session" (400 null) or "page"
-
-
-def compact_json(value) -> bytes:
-    """JSON as JavaScript's ``JSON.stringify`` writes it: no spaces."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def json_response(

@@ -19,7 +19,9 @@ claims are checked on every use, hit or not.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
 import json
 import os
 import threading
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwe
 from joserfc.errors import JoseError
@@ -37,19 +40,32 @@ from joserfc.jwa import JWE_ENC_MODELS
 from joserfc.jwk import OctKey
 
 from app.auth.errors import JWTError
+from app.auth.jsonutil import compact_json
 
 ENCRYPTION = "A256CBC-HS512"
 ACCEPTED_ENCRYPTIONS = {"A256CBC-HS512": 64, "A256GCM": 32}  # enc -> key bytes
 CLOCK_TOLERANCE = 15  # seconds, as Auth.js
 MAX_TOKEN_LENGTH = 64 * 1024
 PLAINTEXT_CACHE_SIZE = 4096
+#: claim values a cached payload may hold and still be handed out as a shallow
+#: copy (anything else, nested objects included, is parsed again on each use)
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 _REGISTRY = jwe.JWERegistry(algorithms=["dir", *ACCEPTED_ENCRYPTIONS])
 _CONTENT_ENCRYPTION = next(m for m in JWE_ENC_MODELS if m.name == ENCRYPTION)
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """Unpadded base64url (RFC 7515 §2)."""
+    return (
+        binascii.b2a_base64(data, newline=False)
+        .translate(_URLSAFE)
+        .rstrip(b"=")
+        .decode("ascii")
+    )
 
 
 def b64url_decode(text: str) -> bytes:
@@ -82,6 +98,10 @@ class DerivedKey:
     kid: str
     #: BASE64URL(UTF8(protected header)) for tokens this key encrypts
     protected: str
+    #: RFC 7518 §5.2.2.1 split of a 64-byte key: AES-256 for the content,
+    #: HMAC-SHA-512 (keyed, ready to copy) for the tag
+    aes: algorithms.AES | None = None
+    mac: Any = None
 
     @classmethod
     def derive(cls, secret: str, salt: str, length: int = 64) -> DerivedKey:
@@ -95,6 +115,8 @@ class DerivedKey:
             jwk=OctKey.import_key(raw),
             kid=kid,
             protected=b64url(header.encode()),
+            aes=algorithms.AES(raw[32:]) if length == 64 else None,
+            mac=hmac.new(raw[:32], digestmod="sha512") if length == 64 else None,
         )
 
 
@@ -107,13 +129,20 @@ class JWTCodec:
         self.secrets = tuple(secrets)
         self._keys: dict[tuple[str, int], tuple[DerivedKey, ...]] = {}
         self._lock = threading.Lock()
-        # (salt, token) -> plaintext JSON bytes; oldest entries leave first
-        # (an OrderedDict: a plain dict's "first key" gets slow under churn).
-        self._plaintexts: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        # (salt, token) -> (plaintext JSON, payload or None); oldest entries
+        # leave first (an OrderedDict: a plain dict's "first key" gets slow
+        # under churn). The payload is kept only when every claim is a scalar,
+        # so a shallow copy of it is as good as parsing the JSON again.
+        self._plaintexts: OrderedDict[
+            tuple[str, str], tuple[bytes, dict[str, Any] | None]
+        ] = OrderedDict()
 
-    def _remember(self, salt: str, token: str, plaintext: bytes) -> None:
+    def _remember(
+        self, salt: str, token: str, plaintext: bytes, payload: dict[str, Any]
+    ) -> None:
+        flat = _SCALARS.issuperset(map(type, payload.values()))
         cache = self._plaintexts
-        cache[(salt, token)] = plaintext
+        cache[(salt, token)] = (plaintext, payload if flat else None)
         if len(cache) > PLAINTEXT_CACHE_SIZE:
             try:
                 cache.popitem(last=False)
@@ -147,20 +176,23 @@ class JWTCodec:
         entropy = os.urandom(32)
         payload["jti"] = _uuid4(entropy[16:])
         key = self.keys(salt)[0]
-        plaintext = json.dumps(
-            payload, separators=(",", ":"), ensure_ascii=False
-        ).encode()
+        plaintext = compact_json(payload)
         # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
         # encrypted-key part is empty, the AAD is the protected header as sent.
         # The header never changes for a key, so it is encoded once
         # (DerivedKey.protected) and joserfc's A256CBC-HS512 model does the
         # cryptography, without re-validating a header we wrote ourselves.
         iv = entropy[:16]
-        ciphertext, tag = _CONTENT_ENCRYPTION.encrypt(
-            plaintext, key.raw, iv, key.protected.encode("ascii")
-        )
+        pad = 16 - len(plaintext) % 16  # PKCS#7
+        encryptor = Cipher(key.aes, modes.CBC(iv)).encryptor()
+        ciphertext = encryptor.update(plaintext + bytes((pad,)) * pad)
+        ciphertext += encryptor.finalize()
+        aad = key.protected.encode("ascii")
+        mac = key.mac.copy()
+        mac.update(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
+        tag = mac.digest()[:32]
         token = f"{key.protected}..{b64url(iv)}.{b64url(ciphertext)}.{b64url(tag)}"
-        self._remember(salt, token, plaintext)
+        self._remember(salt, token, plaintext, payload)
         return token
 
     def decode(
@@ -171,7 +203,10 @@ class JWTCodec:
             raise JWTError("empty or oversized token")
         cached = self._plaintexts.get((salt, token))
         if cached is not None:
-            payload = json.loads(cached)  # a fresh object: callers may mutate it
+            # A fresh object either way: callers may mutate it.
+            payload = (
+                dict(cached[1]) if cached[1] is not None else json.loads(cached[0])
+            )
             _check_times(payload, time.time() if now is None else now)
             return payload
         header = _header(token)
@@ -198,7 +233,7 @@ class JWTCodec:
         if not isinstance(payload, dict):
             raise JWTError("payload is not a JSON object")
         _check_times(payload, time.time() if now is None else now)
-        self._remember(salt, token, result.plaintext)
+        self._remember(salt, token, result.plaintext, dict(payload))
         return payload
 
 

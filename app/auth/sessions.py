@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from app.auth.callbacks import default_session
@@ -34,10 +35,15 @@ def utcnow() -> dt.datetime:
 
 def iso(when: dt.datetime) -> str:
     """``2026-12-25T13:08:54.253Z``: JavaScript's ``Date.toISOString``."""
-    t = when.astimezone(dt.UTC)
+    t = when if when.tzinfo is dt.UTC else when.astimezone(dt.UTC)
+    return f"{_iso_second(t.replace(microsecond=0))}.{t.microsecond // 1000:03d}Z"
+
+
+@lru_cache(maxsize=8)  # the same second serves every session read in it
+def _iso_second(t: dt.datetime) -> str:
     return (
         f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:"
-        f"{t.second:02d}.{t.microsecond // 1000:03d}Z"
+        f"{t.second:02d}"
     )
 
 
@@ -205,7 +211,9 @@ def session_response_body(
         new_session=update if is_update else None,
     )
     flow.set_cookies.extend(state.store.set(cookie_value, expires=expires))
-    request.registry.notify(SessionUpdated(request, session, token, trigger))
+    registry = request.registry
+    if registry.has_listeners:
+        registry.notify(SessionUpdated(request, session, token, trigger))
     return session
 
 
