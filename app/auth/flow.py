@@ -301,7 +301,9 @@ class AuthFlow:
     def finish(self, response):
         """Attach queued cookies; answer ``{"url"}`` to ``X-Auth-Return-Redirect``."""
         if self.set_cookies:
-            response.headerlist.extend(("Set-Cookie", c) for c in self.set_cookies)
+            headerlist = response.headerlist
+            for value in self.set_cookies:
+                headerlist.append(("Set-Cookie", value))
             self.set_cookies = []
         if (
             response.status_int == 302

@@ -1,4 +1,9 @@
-"""Auth.js-compatible encrypted JWTs (JWE ``dir`` + ``A256CBC-HS512``) via joserfc.
+"""Auth.js-compatible encrypted JWTs (JWE ``dir`` + ``A256CBC-HS512``).
+
+joserfc decrypts and validates tokens; encryption, the hot half of every
+session read, is :class:`ContentEncryptor` on ``cryptography``'s AES and
+the standard library's HMAC, checked against joserfc and against an
+independent RFC 7516/7518 implementation in the tests.
 
 Auth.js (``@auth/core`` ``jwt.ts``) derives a 64-byte key per secret and
 *salt* (the cookie name) with HKDF-SHA256 and the info string
@@ -36,7 +41,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwe
 from joserfc.errors import JoseError
-from joserfc.jwa import JWE_ENC_MODELS
 from joserfc.jwk import OctKey
 
 from app.auth.errors import JWTError
@@ -52,7 +56,6 @@ PLAINTEXT_CACHE_SIZE = 4096
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 
 _REGISTRY = jwe.JWERegistry(algorithms=["dir", *ACCEPTED_ENCRYPTIONS])
-_CONTENT_ENCRYPTION = next(m for m in JWE_ENC_MODELS if m.name == ENCRYPTION)
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -91,6 +94,64 @@ def thumbprint(key: bytes) -> str:
     return b64url(digest(members.encode()).digest())
 
 
+class ContentEncryptor:
+    """``A256CBC-HS512`` encryption (RFC 7518 §5.2.2.1) for one 64-byte key.
+
+    The key splits into an HMAC-SHA-512 key (first half) and an AES-256 key
+    (second half); the tag is the first 32 bytes of
+    ``HMAC(AAD || IV || ciphertext || AL)``, AL being the AAD's length in bits
+    as a 64-bit big-endian number.
+
+    The session read re-encrypts a token on every request, so nothing is
+    built per call that can be built once: the keyed HMAC is copied, and each
+    thread keeps one long-lived AES-CBC context. CBC chains every block on
+    the previous ciphertext block, so after a message the context's state is
+    that message's last ciphertext block ``s``; the next message, under its
+    own fresh random ``iv``, is fed with its first block replaced by
+    ``P1 ^ iv ^ s``, which the context turns into ``E(P1 ^ iv)``: exactly the
+    first block of CBC started with ``iv``, every later block chaining as
+    usual. The ciphertext is bit for bit what a new context started with
+    ``iv`` would give (``tests/unit/test_jwt.py`` checks that against a fresh
+    context, across threads, and every token decrypts with joserfc).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 64:
+            raise ValueError("A256CBC-HS512 needs a 64-byte key")
+        self._aes = algorithms.AES(key[32:])
+        self._mac = hmac.new(key[:32], digestmod="sha512")
+        self._local = threading.local()
+
+    def _cbc(self, iv: bytes, padded: bytes) -> bytes:
+        local = self._local
+        context = getattr(local, "context", None)
+        if context is None:
+            context = Cipher(self._aes, modes.CBC(_ZERO_BLOCK)).encryptor()
+            local.last = _ZERO_BLOCK
+        first = (
+            int.from_bytes(padded[:16], "big")
+            ^ int.from_bytes(iv, "big")
+            ^ int.from_bytes(local.last, "big")
+        ).to_bytes(16, "big")
+        local.context = None  # should update fail, the next call starts afresh
+        ciphertext = context.update(first + padded[16:])
+        local.context, local.last = context, ciphertext[-16:]
+        return ciphertext
+
+    def encrypt(self, plaintext: bytes, iv: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        """``(ciphertext, tag)`` for ``plaintext`` under a fresh 16-byte ``iv``."""
+        if len(iv) != 16:
+            raise ValueError("the IV must be 16 bytes")
+        pad = 16 - len(plaintext) % 16  # PKCS#7
+        ciphertext = self._cbc(iv, plaintext + bytes((pad,)) * pad)
+        mac = self._mac.copy()
+        mac.update(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
+        return ciphertext, mac.digest()[:32]
+
+
+_ZERO_BLOCK = bytes(16)
+
+
 @dataclass(frozen=True)
 class DerivedKey:
     raw: bytes
@@ -98,10 +159,9 @@ class DerivedKey:
     kid: str
     #: BASE64URL(UTF8(protected header)) for tokens this key encrypts
     protected: str
-    #: RFC 7518 §5.2.2.1 split of a 64-byte key: AES-256 for the content,
-    #: HMAC-SHA-512 (keyed, ready to copy) for the tag
-    aes: algorithms.AES | None = None
-    mac: Any = None
+    #: ``A256CBC-HS512`` encryption with this key (64-byte keys only; a
+    #: 32-byte key is for decoding ``A256GCM`` tokens)
+    encryptor: ContentEncryptor | None = None
 
     @classmethod
     def derive(cls, secret: str, salt: str, length: int = 64) -> DerivedKey:
@@ -115,8 +175,7 @@ class DerivedKey:
             jwk=OctKey.import_key(raw),
             kid=kid,
             protected=b64url(header.encode()),
-            aes=algorithms.AES(raw[32:]) if length == 64 else None,
-            mac=hmac.new(raw[:32], digestmod="sha512") if length == 64 else None,
+            encryptor=ContentEncryptor(raw) if length == 64 else None,
         )
 
 
@@ -133,16 +192,22 @@ class JWTCodec:
         # leave first (an OrderedDict: a plain dict's "first key" gets slow
         # under churn). The payload is kept only when every claim is a scalar,
         # so a shallow copy of it is as good as parsing the JSON again.
+        # The entry also keeps the token's exp and nbf, already type-checked.
         self._plaintexts: OrderedDict[
-            tuple[str, str], tuple[bytes, dict[str, Any] | None]
+            tuple[str, str],
+            tuple[bytes, dict[str, Any] | None, float | None, float | None],
         ] = OrderedDict()
 
     def _remember(
         self, salt: str, token: str, plaintext: bytes, payload: dict[str, Any]
     ) -> None:
+        try:
+            exp, nbf = _number(payload, "exp"), _number(payload, "nbf")
+        except JWTError:
+            return  # a callback's odd nbf: decoding will refuse the token anyway
         flat = _SCALARS.issuperset(map(type, payload.values()))
         cache = self._plaintexts
-        cache[(salt, token)] = (plaintext, payload if flat else None)
+        cache[(salt, token)] = (plaintext, payload if flat else None, exp, nbf)
         if len(cache) > PLAINTEXT_CACHE_SIZE:
             try:
                 cache.popitem(last=False)
@@ -178,19 +243,12 @@ class JWTCodec:
         key = self.keys(salt)[0]
         plaintext = compact_json(payload)
         # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
-        # encrypted-key part is empty, the AAD is the protected header as sent.
-        # The header never changes for a key, so it is encoded once
-        # (DerivedKey.protected) and joserfc's A256CBC-HS512 model does the
-        # cryptography, without re-validating a header we wrote ourselves.
+        # encrypted-key part is empty, the AAD is the protected header as sent
+        # (encoded once per key: it never changes).
         iv = entropy[:16]
-        pad = 16 - len(plaintext) % 16  # PKCS#7
-        encryptor = Cipher(key.aes, modes.CBC(iv)).encryptor()
-        ciphertext = encryptor.update(plaintext + bytes((pad,)) * pad)
-        ciphertext += encryptor.finalize()
-        aad = key.protected.encode("ascii")
-        mac = key.mac.copy()
-        mac.update(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
-        tag = mac.digest()[:32]
+        ciphertext, tag = key.encryptor.encrypt(
+            plaintext, iv, key.protected.encode("ascii")
+        )
         token = f"{key.protected}..{b64url(iv)}.{b64url(ciphertext)}.{b64url(tag)}"
         self._remember(salt, token, plaintext, payload)
         return token
@@ -203,12 +261,16 @@ class JWTCodec:
             raise JWTError("empty or oversized token")
         cached = self._plaintexts.get((salt, token))
         if cached is not None:
-            # A fresh object either way: callers may mutate it.
-            payload = (
-                dict(cached[1]) if cached[1] is not None else json.loads(cached[0])
-            )
-            _check_times(payload, time.time() if now is None else now)
-            return payload
+            # A fresh object either way: callers may mutate it. The claims'
+            # types were checked when the token was first seen; the times are
+            # checked on every use.
+            plaintext, kept, exp, nbf = cached
+            now = time.time() if now is None else now
+            if exp is not None and exp <= now - CLOCK_TOLERANCE:
+                raise JWTError("token expired")
+            if nbf is not None and nbf > now + CLOCK_TOLERANCE:
+                raise JWTError("token not yet valid")
+            return dict(kept) if kept is not None else json.loads(plaintext)
         header = _header(token)
         if header.get("alg") != "dir":
             raise JWTError("unsupported alg")

@@ -8,16 +8,23 @@ derivation, the ``kid`` thumbprint and the A256CBC-HS512 decryption match.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.padding import PKCS7
 from joserfc import jwe
 from joserfc.jwk import OctKey
 
 from app.auth.errors import JWTError
 from app.auth.jwt import (
     CLOCK_TOLERANCE,
+    ContentEncryptor,
     JWTCodec,
     b64url,
     b64url_decode,
@@ -456,3 +463,116 @@ def test_module_level_encode_decode_round_trip():
 def test_codec_needs_a_secret():
     with pytest.raises(ValueError):
         JWTCodec([])
+
+
+# the encryptor behind every minted token -----------------------------------
+def _reference_a256cbc_hs512(key: bytes, plaintext: bytes, iv: bytes, aad: bytes):
+    """RFC 7518 §5.2.2.1 step by step, with a new cipher context per message."""
+    padder = PKCS7(128).padder()
+    padded = padder.update(plaintext) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key[32:]), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    al = (len(aad) * 8).to_bytes(8, "big")
+    tag = hmac.new(key[:32], aad + iv + ciphertext + al, hashlib.sha512).digest()[:32]
+    return ciphertext, tag
+
+
+def test_content_encryptor_matches_a_fresh_cbc_context_message_after_message():
+    key = os.urandom(64)
+    encryptor = ContentEncryptor(key)
+    aad = b"eyJhbGciOiJkaXIifQ"
+
+    for length in [*range(0, 70), 255, 256, 1000]:
+        plaintext, iv = os.urandom(length), os.urandom(16)
+        assert encryptor.encrypt(plaintext, iv, aad) == _reference_a256cbc_hs512(
+            key, plaintext, iv, aad
+        ), length
+
+
+def test_content_encryptor_matches_the_reference_in_concurrent_threads():
+    key = os.urandom(64)
+    encryptor = ContentEncryptor(key)
+    mismatches = []
+
+    def work() -> None:
+        for length in range(200):
+            plaintext, iv = os.urandom(length), os.urandom(16)
+            got = encryptor.encrypt(plaintext, iv, b"aad")
+            if got != _reference_a256cbc_hs512(key, plaintext, iv, b"aad"):
+                mismatches.append(length)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert mismatches == []
+
+
+def test_content_encryptor_starts_afresh_after_a_failed_update():
+    key = os.urandom(64)
+    encryptor = ContentEncryptor(key)
+    encryptor.encrypt(b"first", os.urandom(16), b"aad")
+    encryptor._local.context = None  # what a failure inside update leaves behind
+
+    iv = os.urandom(16)
+    assert encryptor.encrypt(b"second", iv, b"aad") == _reference_a256cbc_hs512(
+        key, b"second", iv, b"aad"
+    )
+
+
+def test_content_encryptor_refuses_a_short_iv_or_key():
+    with pytest.raises(ValueError):
+        ContentEncryptor(os.urandom(32))
+    with pytest.raises(ValueError):
+        ContentEncryptor(os.urandom(64)).encrypt(b"x", os.urandom(12), b"aad")
+
+
+def test_every_minted_token_decrypts_with_joserfc():
+    codec = JWTCodec([SECRET])
+    key = OctKey.import_key(derive_key(SECRET, SALT))
+    for i in range(50):
+        claims = {"sub": str(i), "name": "n" * i}
+        token = codec.encode(claims, salt=SALT, max_age=60, now=NOW)
+        payload = json.loads(jwe.decrypt_compact(token, key).plaintext)
+        assert {k: payload[k] for k in claims} == claims
+
+
+# the codec's memory of tokens it has seen -----------------------------------
+def test_a_remembered_token_decodes_to_a_fresh_dict_each_time():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "name": "A"}, salt=SALT, max_age=60, now=NOW)
+
+    first = codec.decode(token, salt=SALT, now=NOW)
+    first["name"] = "changed"
+    first["extra"] = True
+
+    again = codec.decode(token, salt=SALT, now=NOW)
+    assert again["name"] == "A" and "extra" not in again
+
+
+def test_a_remembered_token_with_nested_claims_is_parsed_afresh():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "roles": ["a"]}, salt=SALT, max_age=60, now=NOW)
+
+    codec.decode(token, salt=SALT, now=NOW)["roles"].append("admin")
+
+    assert codec.decode(token, salt=SALT, now=NOW)["roles"] == ["a"]
+
+
+def test_a_remembered_token_still_expires():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
+    assert codec.decode(token, salt=SALT, now=NOW + 60)["sub"] == "1"
+
+    with pytest.raises(JWTError):
+        codec.decode(token, salt=SALT, now=NOW + 60 + CLOCK_TOLERANCE + 1)
+
+
+def test_a_minted_token_with_a_non_numeric_nbf_is_refused_on_decode():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "nbf": "soon"}, salt=SALT, max_age=60, now=NOW)
+
+    with pytest.raises(JWTError):
+        codec.decode(token, salt=SALT, now=NOW)
