@@ -111,6 +111,16 @@ class AuthFlow:
         self.set_cookies: list[str] = []
         #: extra keywords for the jwt callbacks when the session is first read
         self.jwt_read_arguments: dict[str, Any] = {}
+        # Every use of a flow reads cookies, so these are plain attributes.
+        #: the request's cookies, values still percent-encoded
+        self.cookies: dict[str, str] = cookies.parse_header(
+            request.environ.get("HTTP_COOKIE", "")
+        )
+        #: whether cookies are ``Secure`` and ``__Secure-``/``__Host-`` prefixed
+        self.secure: bool = secure_scheme(request, self.core)
+        self.names: cookies.CookieNames = (
+            cookies.SECURE_NAMES if self.secure else cookies.PLAIN_NAMES
+        )
 
     # where we are ------------------------------------------------------------
     @reify
@@ -129,14 +139,6 @@ class AuthFlow:
             log.info("bad Host header %r", (host or "")[:100])
             raise HTTPBadRequest("invalid Host header")
         return origin
-
-    @reify
-    def secure(self) -> bool:
-        return secure_scheme(self.request, self.core)
-
-    @reify
-    def names(self) -> cookies.CookieNames:
-        return cookies.SECURE_NAMES if self.secure else cookies.PLAIN_NAMES
 
     @reify
     def auth_root(self):
@@ -204,11 +206,6 @@ class AuthFlow:
         if ctype == "application/x-www-form-urlencoded":
             return flat_query(raw.decode("utf-8", errors="replace"))
         return {}
-
-    @reify
-    def cookies(self) -> dict[str, str]:
-        """The request's cookies, values still percent-encoded."""
-        return cookies.parse_header(self.request.environ.get("HTTP_COOKIE", ""))
 
     def cookie(self, name: str) -> str | None:
         try:
