@@ -33,10 +33,16 @@ def hash_token(token: str, secret: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _cookie_verifies(token: str, digest: str, secret: str) -> bool:
-    """Whether a CSRF cookie's hash is ours. Cached: a browser sends the same
-    cookie with every request, and the answer for a given triple never changes."""
-    return hmac.compare_digest(_bytes(digest), hash_token(token, secret).encode())
+def _state_of_cookie(cookie_value: str, secret: str) -> CsrfState | None:
+    """The (unverified) state a CSRF cookie stands for, or None when its hash
+    is not ours. Cached: a browser sends the same cookie with every request,
+    and the answer for a given cookie and secret never changes."""
+    token, sep, digest = cookie_value.partition("|")
+    if not sep or not hmac.compare_digest(
+        _bytes(digest), hash_token(token, secret).encode()
+    ):
+        return None
+    return CsrfState(token=token, cookie_value=None, verified=False)
 
 
 def new_token() -> str:
@@ -47,15 +53,15 @@ def csrf_state(
     cookie_value: str | None, secret: str, *, body_token: str | None, is_post: bool
 ) -> CsrfState:
     """Reuse the request's token when its cookie verifies, else mint a new one."""
-    if cookie_value and "|" in cookie_value:
-        token, _, digest = cookie_value.partition("|")
-        if _cookie_verifies(token, digest, secret):
-            verified = (
-                is_post
-                and isinstance(body_token, str)
-                and hmac.compare_digest(_bytes(body_token), _bytes(token))
-            )
-            return CsrfState(token=token, cookie_value=None, verified=verified)
+    state = _state_of_cookie(cookie_value, secret) if cookie_value else None
+    if state is not None:
+        if (
+            is_post
+            and isinstance(body_token, str)
+            and hmac.compare_digest(_bytes(body_token), _bytes(state.token))
+        ):
+            return CsrfState(token=state.token, cookie_value=None, verified=True)
+        return state
     token = new_token()
     return CsrfState(
         token=token, cookie_value=f"{token}|{hash_token(token, secret)}", verified=False
