@@ -208,8 +208,13 @@ class AuthFlow:
         return {}
 
     def cookie(self, name: str) -> str | None:
+        """A request cookie's value, percent-decoded; None when absent, empty
+        or not decodable."""
+        raw = self.cookies.get(name)
+        if not raw:
+            return None
         try:
-            return cookies.read(self.cookies, name)
+            return cookies.decode_value(raw)
         except UnicodeDecodeError:
             return None
 

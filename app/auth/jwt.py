@@ -2,8 +2,8 @@
 
 joserfc decrypts and validates tokens; encryption, the hot half of every
 session read, is :class:`ContentEncryptor` on ``cryptography``'s AES and
-the standard library's HMAC, checked against joserfc and against an
-independent RFC 7516/7518 implementation in the tests.
+HMAC, checked against joserfc and against an independent RFC 7516/7518
+implementation in the tests.
 
 Auth.js (``@auth/core`` ``jwt.ts``) derives a 64-byte key per secret and
 *salt* (the cookie name) with HKDF-SHA256 and the info string
@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import os
 import threading
@@ -37,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwe
@@ -119,10 +119,15 @@ class ContentEncryptor:
         if len(key) != 64:
             raise ValueError("A256CBC-HS512 needs a 64-byte key")
         self._aes = algorithms.AES(key[32:])
-        self._mac = hmac.new(key[:32], digestmod="sha512")
+        self._mac = crypto_hmac.HMAC(key[:32], hashes.SHA512())
         self._local = threading.local()
 
-    def _cbc(self, iv: bytes, padded: bytes) -> bytes:
+    def encrypt(self, plaintext: bytes, iv: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        """``(ciphertext, tag)`` for ``plaintext`` under a fresh 16-byte ``iv``."""
+        if len(iv) != 16:
+            raise ValueError("the IV must be 16 bytes")
+        pad = 16 - len(plaintext) % 16  # PKCS#7
+        padded = plaintext + bytes((pad,)) * pad
         local = self._local
         context = getattr(local, "context", None)
         if context is None:
@@ -136,17 +141,9 @@ class ContentEncryptor:
         local.context = None  # should update fail, the next call starts afresh
         ciphertext = context.update(first + padded[16:])
         local.context, local.last = context, ciphertext[-16:]
-        return ciphertext
-
-    def encrypt(self, plaintext: bytes, iv: bytes, aad: bytes) -> tuple[bytes, bytes]:
-        """``(ciphertext, tag)`` for ``plaintext`` under a fresh 16-byte ``iv``."""
-        if len(iv) != 16:
-            raise ValueError("the IV must be 16 bytes")
-        pad = 16 - len(plaintext) % 16  # PKCS#7
-        ciphertext = self._cbc(iv, plaintext + bytes((pad,)) * pad)
         mac = self._mac.copy()
         mac.update(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
-        return ciphertext, mac.digest()[:32]
+        return ciphertext, mac.finalize()[:32]
 
 
 _ZERO_BLOCK = bytes(16)
@@ -201,10 +198,12 @@ class JWTCodec:
     def _remember(
         self, salt: str, token: str, plaintext: bytes, payload: dict[str, Any]
     ) -> None:
-        try:
-            exp, nbf = _number(payload, "exp"), _number(payload, "nbf")
-        except JWTError:
-            return  # a callback's odd nbf: decoding will refuse the token anyway
+        exp, nbf = payload.get("exp"), payload.get("nbf")
+        if not (type(exp) is int and nbf is None):  # else: what encode writes
+            try:
+                exp, nbf = _number(payload, "exp"), _number(payload, "nbf")
+            except JWTError:
+                return  # a callback's odd nbf: decoding will refuse the token
         flat = _SCALARS.issuperset(map(type, payload.values()))
         cache = self._plaintexts
         cache[(salt, token)] = (plaintext, payload if flat else None, exp, nbf)
@@ -240,7 +239,8 @@ class JWTCodec:
         # One call for all the randomness: 16 bytes of IV, 16 of a UUIDv4 jti.
         entropy = os.urandom(32)
         payload["jti"] = _uuid4(entropy[16:])
-        key = self.keys(salt)[0]
+        keys = self._keys.get((salt, 64))
+        key = (keys or self.keys(salt))[0]
         plaintext = compact_json(payload)
         # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
         # encrypted-key part is empty, the AAD is the protected header as sent

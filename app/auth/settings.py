@@ -13,6 +13,7 @@ import re
 import secrets as _secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
@@ -66,7 +67,7 @@ class AuthSettings:
     brand_name: str
     brand_color: str
 
-    @property
+    @cached_property
     def csrf_secret(self) -> str:
         """The secret as Auth.js stringifies it for hashes: the list comma-joined."""
         return ",".join(self.secrets)
