@@ -301,11 +301,10 @@ class JWTCodec:
 
 def _uuid4(random16: bytes) -> str:
     """A random (version 4, RFC 9562) UUID string from 16 random bytes."""
-    b = bytearray(random16)
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = random16.hex()
+    # version nibble 4; variant bits 10 in the top of the 17th hex digit
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 def _header(token: str) -> dict[str, Any]:

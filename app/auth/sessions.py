@@ -202,14 +202,15 @@ def session_response_body(
         )
         session["expires"] = iso(db_session.expires)
         cookie_value = db_session.session_token
-    session = callbacks.run_session(
-        request,
-        session,
-        token=token,
-        user=user,
-        trigger=trigger,
-        new_session=update if is_update else None,
-    )
+    if callbacks.session:
+        session = callbacks.run_session(
+            request,
+            session,
+            token=token,
+            user=user,
+            trigger=trigger,
+            new_session=update if is_update else None,
+        )
     flow.set_cookies.extend(state.store.set(cookie_value, expires=expires))
     registry = request.registry
     if registry.has_listeners:

@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -576,3 +577,14 @@ def test_a_minted_token_with_a_non_numeric_nbf_is_refused_on_decode():
 
     with pytest.raises(JWTError):
         codec.decode(token, salt=SALT, now=NOW)
+
+
+def test_every_jti_is_a_random_version_4_uuid():
+    codec = JWTCodec([SECRET])
+    seen = set()
+    for _ in range(200):
+        token = codec.encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
+        jti = uuid.UUID(codec.decode(token, salt=SALT, now=NOW)["jti"])
+        assert jti.version == 4 and jti.variant == uuid.RFC_4122
+        seen.add(jti)
+    assert len(seen) == 200
