@@ -103,7 +103,8 @@ class ContentEncryptor:
     as a 64-bit big-endian number.
 
     The session read re-encrypts a token on every request, so nothing is
-    built per call that can be built once: the keyed HMAC is copied, and each
+    built per call that can be built once: the keyed HMAC, which has already
+    taken in the AAD (the same for every token of a key), is copied, and each
     thread keeps one long-lived AES-CBC context. CBC chains every block on
     the previous ciphertext block, so after a message the context's state is
     that message's last ciphertext block ``s``; the next message, under its
@@ -115,14 +116,18 @@ class ContentEncryptor:
     context, across threads, and every token decrypts with joserfc).
     """
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, aad: bytes) -> None:
         if len(key) != 64:
             raise ValueError("A256CBC-HS512 needs a 64-byte key")
         self._aes = algorithms.AES(key[32:])
+        # With alg "dir" the AAD (the protected header) is the same for every
+        # token of a key, so the HMAC starts from a state that has taken it in.
         self._mac = crypto_hmac.HMAC(key[:32], hashes.SHA512())
+        self._mac.update(aad)
+        self._al = (len(aad) * 8).to_bytes(8, "big")
         self._local = threading.local()
 
-    def encrypt(self, plaintext: bytes, iv: bytes, aad: bytes) -> tuple[bytes, bytes]:
+    def encrypt(self, plaintext: bytes, iv: bytes) -> tuple[bytes, bytes]:
         """``(ciphertext, tag)`` for ``plaintext`` under a fresh 16-byte ``iv``."""
         if len(iv) != 16:
             raise ValueError("the IV must be 16 bytes")
@@ -142,7 +147,9 @@ class ContentEncryptor:
         ciphertext = context.update(first + padded[16:])
         local.context, local.last = context, ciphertext[-16:]
         mac = self._mac.copy()
-        mac.update(aad + iv + ciphertext + (len(aad) * 8).to_bytes(8, "big"))
+        mac.update(iv)
+        mac.update(ciphertext)
+        mac.update(self._al)
         return ciphertext, mac.finalize()[:32]
 
 
@@ -156,8 +163,8 @@ class DerivedKey:
     kid: str
     #: BASE64URL(UTF8(protected header)) for tokens this key encrypts
     protected: str
-    #: ``A256CBC-HS512`` encryption with this key (64-byte keys only; a
-    #: 32-byte key is for decoding ``A256GCM`` tokens)
+    #: ``A256CBC-HS512`` encryption with this key and header as AAD (64-byte
+    #: keys only; a 32-byte key is for decoding ``A256GCM`` tokens)
     encryptor: ContentEncryptor | None = None
 
     @classmethod
@@ -167,12 +174,17 @@ class DerivedKey:
         header = json.dumps(
             {"alg": "dir", "enc": ENCRYPTION, "kid": kid}, separators=(",", ":")
         )
+        protected = b64url(header.encode())
         return cls(
             raw=raw,
             jwk=OctKey.import_key(raw),
             kid=kid,
-            protected=b64url(header.encode()),
-            encryptor=ContentEncryptor(raw) if length == 64 else None,
+            protected=protected,
+            encryptor=(
+                ContentEncryptor(raw, protected.encode("ascii"))
+                if length == 64
+                else None
+            ),
         )
 
 
@@ -246,9 +258,7 @@ class JWTCodec:
         # encrypted-key part is empty, the AAD is the protected header as sent
         # (encoded once per key: it never changes).
         iv = entropy[:16]
-        ciphertext, tag = key.encryptor.encrypt(
-            plaintext, iv, key.protected.encode("ascii")
-        )
+        ciphertext, tag = key.encryptor.encrypt(plaintext, iv)
         token = f"{key.protected}..{b64url(iv)}.{b64url(ciphertext)}.{b64url(tag)}"
         self._remember(salt, token, plaintext, payload)
         return token

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,14 @@ def iso(when: dt.datetime) -> str:
     """``2026-12-25T13:08:54.253Z``: JavaScript's ``Date.toISOString``."""
     t = when if when.tzinfo is dt.UTC else when.astimezone(dt.UTC)
     return f"{_iso_second(t.replace(microsecond=0))}.{t.microsecond // 1000:03d}Z"
+
+
+@lru_cache(maxsize=4)  # one entry serves every session renewed in a second
+def _expiry(second: int, max_age: int) -> tuple[dt.datetime, str]:
+    """The expiry of a session renewed during epoch ``second``, and its ISO
+    text to the second (the caller adds the milliseconds)."""
+    expires = dt.datetime.fromtimestamp(second + max_age, dt.UTC)
+    return expires, _iso_second(expires)
 
 
 @lru_cache(maxsize=8)  # the same second serves every session read in it
@@ -176,19 +185,22 @@ def session_response_body(
         if state.invalid:
             flow.set_cookies.extend(state.store.clear())
         return None
-    now = utcnow()
-    expires = now + dt.timedelta(seconds=settings.session_max_age)
     trigger = "update" if is_update else None
     token = state.token
     user = None
     if token is not None:
         # JWT: the answer's expiry is now + maxAge, and a fresh token rolls it.
+        now_ts = time.time()
+        second = int(now_ts)
+        expires, expires_iso = _expiry(second, settings.session_max_age)
         session = default_session(token)
-        session["expires"] = iso(expires)
+        session["expires"] = f"{expires_iso}.{int((now_ts - second) * 1000):03d}Z"
         cookie_value = flow.core.codec.encode(
             token, salt=flow.names.session_token, max_age=settings.session_max_age
         )
     else:
+        now = utcnow()
+        expires = now + dt.timedelta(seconds=settings.session_max_age)
         # Database: the row moves at most once per update_age; the answer
         # shows its expiry as read (Auth.js), the cookie is rolled regardless.
         db_session, user = state.db  # type: ignore[misc]

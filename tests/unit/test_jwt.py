@@ -480,25 +480,25 @@ def _reference_a256cbc_hs512(key: bytes, plaintext: bytes, iv: bytes, aad: bytes
 
 def test_content_encryptor_matches_a_fresh_cbc_context_message_after_message():
     key = os.urandom(64)
-    encryptor = ContentEncryptor(key)
     aad = b"eyJhbGciOiJkaXIifQ"
+    encryptor = ContentEncryptor(key, aad)
 
     for length in [*range(0, 70), 255, 256, 1000]:
         plaintext, iv = os.urandom(length), os.urandom(16)
-        assert encryptor.encrypt(plaintext, iv, aad) == _reference_a256cbc_hs512(
+        assert encryptor.encrypt(plaintext, iv) == _reference_a256cbc_hs512(
             key, plaintext, iv, aad
         ), length
 
 
 def test_content_encryptor_matches_the_reference_in_concurrent_threads():
     key = os.urandom(64)
-    encryptor = ContentEncryptor(key)
+    encryptor = ContentEncryptor(key, b"aad")
     mismatches = []
 
     def work() -> None:
         for length in range(200):
             plaintext, iv = os.urandom(length), os.urandom(16)
-            got = encryptor.encrypt(plaintext, iv, b"aad")
+            got = encryptor.encrypt(plaintext, iv)
             if got != _reference_a256cbc_hs512(key, plaintext, iv, b"aad"):
                 mismatches.append(length)
 
@@ -513,21 +513,21 @@ def test_content_encryptor_matches_the_reference_in_concurrent_threads():
 
 def test_content_encryptor_starts_afresh_after_a_failed_update():
     key = os.urandom(64)
-    encryptor = ContentEncryptor(key)
-    encryptor.encrypt(b"first", os.urandom(16), b"aad")
+    encryptor = ContentEncryptor(key, b"aad")
+    encryptor.encrypt(b"first", os.urandom(16))
     encryptor._local.context = None  # what a failure inside update leaves behind
 
     iv = os.urandom(16)
-    assert encryptor.encrypt(b"second", iv, b"aad") == _reference_a256cbc_hs512(
+    assert encryptor.encrypt(b"second", iv) == _reference_a256cbc_hs512(
         key, b"second", iv, b"aad"
     )
 
 
 def test_content_encryptor_refuses_a_short_iv_or_key():
     with pytest.raises(ValueError):
-        ContentEncryptor(os.urandom(32))
+        ContentEncryptor(os.urandom(32), b"aad")
     with pytest.raises(ValueError):
-        ContentEncryptor(os.urandom(64)).encrypt(b"x", os.urandom(12), b"aad")
+        ContentEncryptor(os.urandom(64), b"aad").encrypt(b"x", os.urandom(12))
 
 
 def test_every_minted_token_decrypts_with_joserfc():
