@@ -130,8 +130,10 @@ class AuthFlow:
             return self.settings.url
         environ = self.request.environ
         trusted = self.settings.trust_host
-        host = (_first(environ.get("HTTP_X_FORWARDED_HOST")) if trusted else "") or (
-            self.request.host
+        host = (
+            (_first(environ.get("HTTP_X_FORWARDED_HOST")) if trusted else "")
+            or environ.get("HTTP_HOST")
+            or self.request.host  # no Host header: SERVER_NAME and SERVER_PORT
         )
         proto = _first(environ.get("HTTP_X_FORWARDED_PROTO")) if trusted else ""
         origin = _origin(host or "", proto, environ.get("wsgi.url_scheme", "http"))
@@ -186,7 +188,7 @@ class AuthFlow:
     def body(self) -> dict[str, Any]:
         """The POST body as Auth.js reads it: JSON object or urlencoded form, else empty."""
         request = self.request
-        if request.method != "POST":
+        if request.environ.get("REQUEST_METHOD") != "POST":
             return {}
         limit = self.settings.max_body_bytes
         if (request.content_length or 0) > limit:
@@ -221,14 +223,13 @@ class AuthFlow:
     # CSRF ------------------------------------------------------------------------
     @reify
     def csrf(self) -> CsrfState:
-        body_token = (
-            self.body.get("csrfToken") if self.request.method == "POST" else None
-        )
+        is_post = self.request.environ.get("REQUEST_METHOD") == "POST"
+        body_token = self.body.get("csrfToken") if is_post else None
         state = csrf_state(
             self.cookie(self.names.csrf_token),
             self.settings.csrf_secret,
             body_token=body_token,
-            is_post=self.request.method == "POST",
+            is_post=is_post,
         )
         if state.cookie_value is not None:
             self.set_cookies.append(

@@ -197,14 +197,14 @@ class JWTCodec:
         self.secrets = tuple(secrets)
         self._keys: dict[tuple[str, int], tuple[DerivedKey, ...]] = {}
         self._lock = threading.Lock()
-        # (salt, token) -> (plaintext JSON, payload or None); oldest entries
-        # leave first (an OrderedDict: a plain dict's "first key" gets slow
-        # under churn). The payload is kept only when every claim is a scalar,
-        # so a shallow copy of it is as good as parsing the JSON again.
-        # The entry also keeps the token's exp and nbf, already type-checked.
+        # (salt, token) -> (payload, exp, nbf); oldest entries leave first (an
+        # OrderedDict: a plain dict's "first key" gets slow under churn). The
+        # payload is kept as a dict when every claim is a scalar, so a shallow
+        # copy of it is as good as parsing it again, else as its JSON; exp and
+        # nbf are kept already type-checked.
         self._plaintexts: OrderedDict[
             tuple[str, str],
-            tuple[bytes, dict[str, Any] | None, float | None, float | None],
+            tuple[dict[str, Any] | bytes, float | None, float | None],
         ] = OrderedDict()
 
     def _remember(
@@ -218,7 +218,7 @@ class JWTCodec:
                 return  # a callback's odd nbf: decoding will refuse the token
         flat = _SCALARS.issuperset(map(type, payload.values()))
         cache = self._plaintexts
-        cache[(salt, token)] = (plaintext, payload if flat else None, exp, nbf)
+        cache[(salt, token)] = (payload if flat else plaintext, exp, nbf)
         if len(cache) > PLAINTEXT_CACHE_SIZE:
             try:
                 cache.popitem(last=False)
@@ -274,13 +274,13 @@ class JWTCodec:
             # A fresh object either way: callers may mutate it. The claims'
             # types were checked when the token was first seen; the times are
             # checked on every use.
-            plaintext, kept, exp, nbf = cached
+            kept, exp, nbf = cached
             now = time.time() if now is None else now
             if exp is not None and exp <= now - CLOCK_TOLERANCE:
                 raise JWTError("token expired")
             if nbf is not None and nbf > now + CLOCK_TOLERANCE:
                 raise JWTError("token not yet valid")
-            return dict(kept) if kept is not None else json.loads(plaintext)
+            return dict(kept) if type(kept) is dict else json.loads(kept)
         header = _header(token)
         if header.get("alg") != "dir":
             raise JWTError("unsupported alg")
