@@ -103,7 +103,25 @@ def serialize(
         if _NEEDS_NO_ENCODING.fullmatch(value)
         else quote(value, safe=_ENCODE_SAFE)
     )
-    parts = [f"{name}={encoded}"]
+    if expires is not None:
+        if expires.tzinfo is not dt.UTC:
+            expires = expires.astimezone(dt.UTC)
+        expires = expires.replace(microsecond=0)
+    return f"{name}={encoded}" + _attributes(
+        max_age, path, expires, http_only, secure, same_site
+    )
+
+
+@lru_cache(maxsize=64)  # a handful of shapes; the session's changes each second
+def _attributes(
+    max_age: int | None,
+    path: str,
+    expires: dt.datetime | None,
+    http_only: bool,
+    secure: bool,
+    same_site: str,
+) -> str:
+    parts = [""]
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
     parts.append(f"Path={path}")
