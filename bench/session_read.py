@@ -2,15 +2,17 @@
 
 Both are served the same way: the real site (``app.main``, as development.ini
 configures it) under waitress in a subprocess, loaded over keep-alive HTTP
-from two client processes on 127.0.0.1 that send back the cookies each
-answer sets, as a browser does. The session cookie is a real one, from a real
-signup and sign-in. Rounds alternate between the two paths; the figures are
-medians over rounds. The cost ratio compares the server process's own CPU
-time per request (waitress included); the throughput ratio is printed too.
+from two client processes on 127.0.0.1 (minimal raw-socket clients, so the
+load generator takes as little of the machine as it can) that send back the
+cookies each answer sets, as a browser does. The session cookie is a real
+one, from a real signup and sign-in. Rounds alternate between the two paths,
+each round starting with the other one; the figures are medians over rounds.
+The cost ratio compares the server process's own CPU time per request
+(every thread's, waitress included, from ``/proc/<pid>/task/*/schedstat``);
+the throughput ratio is printed too.
 
 Run: ``make bench`` or ``.venv/bin/python -m bench.session_read
-[--rounds N] [--requests N] [--clients N] [--threads N]``
-"""
+[--rounds N] [--requests N] [--clients N] [--threads N]``"""
 
 from __future__ import annotations
 
@@ -109,7 +111,7 @@ def server_cpu_seconds(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000, help="per path per round")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument(
         "--threads", type=int, default=4, help="waitress worker threads"
