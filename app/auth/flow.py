@@ -212,11 +212,8 @@ class AuthFlow:
     def cookie(self, name: str) -> str | None:
         """A request cookie's value, percent-decoded; None when absent, empty
         or not decodable."""
-        raw = self.cookies.get(name)
-        if not raw:
-            return None
         try:
-            return cookies.decode_value(raw)
+            return cookies.read(self.cookies, name)
         except UnicodeDecodeError:
             return None
 

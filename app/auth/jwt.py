@@ -211,7 +211,8 @@ class JWTCodec:
         self, salt: str, token: str, plaintext: bytes, payload: dict[str, Any]
     ) -> None:
         exp, nbf = payload.get("exp"), payload.get("nbf")
-        if not (type(exp) is int and nbf is None):  # else: what encode writes
+        # An int exp and no nbf (what encode writes) need no further check.
+        if not (type(exp) is int and nbf is None):
             try:
                 exp, nbf = _number(payload, "exp"), _number(payload, "nbf")
             except JWTError:
