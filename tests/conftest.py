@@ -232,8 +232,18 @@ class LiveServer:
         raise RuntimeError("live server did not start")
 
     def __exit__(self, *exc) -> None:
-        self.server.close()
+        from waitress import wasyncore
+
+        server = self.server
+        if not self.thread.is_alive():
+            server.close()
+            return
+        # Close the sockets from inside the server's own loop: closing them
+        # from this thread can pull a descriptor from under its select()
+        # (EBADF in the server thread). The loop ends once its map is empty.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self.thread.join(5)
+        server.task_dispatcher.shutdown()
 
 
 @pytest.fixture

@@ -12,15 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from oidc_provider_mock import run_server_in_thread
+from authlib.deprecate import AuthlibDeprecationWarning
 
 from tests.conftest import LiveServer
+
+with warnings.catch_warnings():
+    # oidc-provider-mock (a test peer, not our code) imports authlib.jose and
+    # authlib's httpx client, both deprecated; authlib shows its deprecation
+    # warnings "always" (its own filter, ahead of pytest's), so silence them
+    # for this import only.
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from oidc_provider_mock import run_server_in_thread
 
 CLIENT_ID = "authsite-test"
 CLIENT_SECRET = "client-secret-for-tests"  # noqa: S105 - a test value
