@@ -199,6 +199,8 @@ class SessionStore:
     it, deleting chunk names that the new value no longer uses.
     """
 
+    __slots__ = ("name", "present", "secure")
+
     def __init__(self, name: str, cookies: Mapping[str, str], *, secure: bool) -> None:
         self.name = name
         self.secure = secure

@@ -71,7 +71,7 @@ class Identity:
         return self.name or self.email or self.id
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionState:
     """What the request's session cookie turned out to be."""
 
