@@ -94,10 +94,10 @@ def signed_in_cookies(port: int) -> dict:
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """CPU time of the server process so far: every thread's time on a CPU,
-    in nanoseconds, from ``/proc/<pid>/task/*/schedstat`` (Linux; the
-    clock-tick counters of ``/proc/<pid>/stat`` are too coarse for short
-    rounds)."""
+    """Seconds of CPU the server process has used so far: the sum of its
+    threads' time on a CPU, which ``/proc/<pid>/task/*/schedstat`` counts in
+    nanoseconds (Linux; the clock-tick counters of ``/proc/<pid>/stat`` are
+    too coarse for short rounds)."""
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
         try:

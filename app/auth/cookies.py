@@ -73,13 +73,7 @@ _MONTHS = (
 
 def http_date(when: dt.datetime) -> str:
     """RFC 7231 IMF-fixdate, e.g. ``Fri, 25 Dec 2026 13:08:54 GMT`` (locale-free)."""
-    if when.tzinfo is dt.UTC:
-        return _http_date_utc(when.replace(microsecond=0))
-    return _http_date_utc(when.astimezone(dt.UTC).replace(microsecond=0))
-
-
-@lru_cache(maxsize=8)  # one string per second serves every cookie set in it
-def _http_date_utc(t: dt.datetime) -> str:
+    t = when.astimezone(dt.UTC)
     return (
         f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
         f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
@@ -103,10 +97,8 @@ def serialize(
         if _NEEDS_NO_ENCODING.fullmatch(value)
         else quote(value, safe=_ENCODE_SAFE)
     )
-    if expires is not None:
-        if expires.tzinfo is not dt.UTC:
-            expires = expires.astimezone(dt.UTC)
-        expires = expires.replace(microsecond=0)
+    if expires is not None:  # to the second, as the header says it: one cache key
+        expires = expires.astimezone(dt.UTC).replace(microsecond=0)
     return f"{name}={encoded}" + _attributes(
         max_age, path, expires, http_only, secure, same_site
     )
@@ -244,11 +236,6 @@ class SessionStore:
             return None
 
     def set(self, value: str, *, expires: dt.datetime) -> list[str]:
-        present = self.present
-        if len(value) <= CHUNK_SIZE and (
-            not present or (len(present) == 1 and self.name in present)
-        ):  # the common case: one cookie replacing at most itself
-            return [serialize(self.name, value, secure=self.secure, expires=expires)]
         if len(value) <= CHUNK_SIZE:
             chunks = {self.name: value}
         else:

@@ -53,8 +53,6 @@ def json_response(
     ]
     if headers:
         headerlist.extend(headers)
-    if status == 200:  # webob's default: spares parsing a status
-        return Response(body=payload, headerlist=headerlist)
     return Response(body=payload, status=status, headerlist=headerlist)
 
 

@@ -252,8 +252,7 @@ class JWTCodec:
         # One call for all the randomness: 16 bytes of IV, 16 of a UUIDv4 jti.
         entropy = os.urandom(32)
         payload["jti"] = _uuid4(entropy[16:])
-        keys = self._keys.get((salt, 64))
-        key = (keys or self.keys(salt))[0]
+        key = self.keys(salt)[0]
         plaintext = compact_json(payload)
         # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
         # encrypted-key part is empty, the AAD is the protected header as sent

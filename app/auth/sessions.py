@@ -36,8 +36,8 @@ def utcnow() -> dt.datetime:
 
 def iso(when: dt.datetime) -> str:
     """``2026-12-25T13:08:54.253Z``: JavaScript's ``Date.toISOString``."""
-    t = when if when.tzinfo is dt.UTC else when.astimezone(dt.UTC)
-    return f"{_iso_second(t.replace(microsecond=0))}.{t.microsecond // 1000:03d}Z"
+    t = when.astimezone(dt.UTC)
+    return f"{_iso_second(t)}.{t.microsecond // 1000:03d}Z"
 
 
 @lru_cache(maxsize=4)  # one entry serves every session renewed in a second
@@ -48,8 +48,8 @@ def _expiry(second: int, max_age: int) -> tuple[dt.datetime, str]:
     return expires, _iso_second(expires)
 
 
-@lru_cache(maxsize=8)  # the same second serves every session read in it
 def _iso_second(t: dt.datetime) -> str:
+    """``2026-12-25T13:08:54``: the date and time of a UTC datetime, to the second."""
     return (
         f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:"
         f"{t.second:02d}"
@@ -214,15 +214,14 @@ def session_response_body(
         )
         session["expires"] = iso(db_session.expires)
         cookie_value = db_session.session_token
-    if callbacks.session:
-        session = callbacks.run_session(
-            request,
-            session,
-            token=token,
-            user=user,
-            trigger=trigger,
-            new_session=update if is_update else None,
-        )
+    session = callbacks.run_session(
+        request,
+        session,
+        token=token,
+        user=user,
+        trigger=trigger,
+        new_session=update if is_update else None,
+    )
     flow.set_cookies.extend(state.store.set(cookie_value, expires=expires))
     registry = request.registry
     if registry.has_listeners:
