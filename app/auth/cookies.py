@@ -98,7 +98,9 @@ def serialize(
         else quote(value, safe=_ENCODE_SAFE)
     )
     if expires is not None:  # to the second, as the header says it: one cache key
-        expires = expires.astimezone(dt.UTC).replace(microsecond=0)
+        expires = expires.astimezone(dt.UTC)
+        if expires.microsecond:
+            expires = expires.replace(microsecond=0)
     return f"{name}={encoded}" + _attributes(
         max_age, path, expires, http_only, secure, same_site
     )
@@ -243,13 +245,12 @@ class SessionStore:
                 f"{self.name}.{i}": value[start : start + CHUNK_SIZE]
                 for i, start in enumerate(range(0, len(value), CHUNK_SIZE))
             }
-        headers = [
-            deletion(n, secure=self.secure) for n in self.present if n not in chunks
-        ]
-        headers += [
-            serialize(n, v, secure=self.secure, expires=expires)
-            for n, v in chunks.items()
-        ]
+        headers = []
+        for name in self.present:
+            if name not in chunks:  # a chunk the new value no longer uses
+                headers.append(deletion(name, secure=self.secure))
+        for name, chunk in chunks.items():
+            headers.append(serialize(name, chunk, secure=self.secure, expires=expires))
         return headers
 
     def clear(self) -> list[str]:
