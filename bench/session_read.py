@@ -111,7 +111,7 @@ def server_cpu_seconds(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000, help="per path per round")
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument(
         "--threads", type=int, default=4, help="waitress worker threads"
