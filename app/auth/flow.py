@@ -193,7 +193,10 @@ class AuthFlow:
         limit = self.settings.max_body_bytes
         if (request.content_length or 0) > limit:
             raise HTTPRequestEntityTooLarge("request body too large")
-        raw = request.body_file.read(limit + 1)
+        # ``request.body`` makes the body seekable and rewinds it, so the
+        # answer does not depend on who read it first (the debug toolbar and
+        # other tweens read ``request.POST`` before the view).
+        raw = request.body
         if len(raw) > limit:
             raise HTTPRequestEntityTooLarge("request body too large")
         ctype = (request.content_type or "").lower()
