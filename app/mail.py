@@ -45,6 +45,14 @@ class DevMailer(DebugMailer):
         return Path(self.tld)
 
 
+def send_mail(request, message: Message) -> None:
+    """Hand ``message`` to the request's mailer; every sender goes through here.
+
+    (Delivery policy, e.g. a transactional queue, lives in this one place.)
+    """
+    get_mailer(request).send_immediately(message, fail_silently=False)
+
+
 def includeme(config) -> None:
     settings = config.get_settings()
     maildir = settings.get("mail.dev_maildir")

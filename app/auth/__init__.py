@@ -39,6 +39,7 @@ from app.auth.events import (
     SessionUpdated,
     SignedIn,
     SignedOut,
+    UnverifiedAccountClaimed,
     UserCreated,
 )
 from app.auth.interfaces import (
@@ -89,12 +90,14 @@ __all__ = [
     "SignedIn",
     "SignedOut",
     "UserChanges",
+    "UnverifiedAccountClaimed",
     "UserCreated",
     "Verification",
     "VerificationRequest",
     "VerificationTokenValue",
     "auth_settings",
     "default_redirect",
+    "public_origin",
     "sign_in",
 ]
 
@@ -109,6 +112,18 @@ def auth_settings(registry_or_request: Any) -> AuthSettings:
     """The parsed :class:`AuthSettings` of an app (pass a registry or a request)."""
     registry = getattr(registry_or_request, "registry", registry_or_request)
     return registry[SETTINGS_KEY]
+
+
+def public_origin(request) -> str:
+    """The origin for links that leave the request (mail): ``auth.url``.
+
+    Never taken from request headers outside development; see the settings
+    ``auth.url`` and ``auth.dev_hosts``.
+    """
+    settings = auth_settings(request)
+    if settings.url:
+        return settings.url
+    return request.auth_flow.origin
 
 
 def sign_in(

@@ -54,3 +54,21 @@ class SessionUpdated:
     session: Mapping[str, Any]
     token: Mapping[str, Any] | None = None
     trigger: str | None = None
+
+
+@dataclass
+class UnverifiedAccountClaimed:
+    """Someone proved control of an email address that an existing, never
+    verified account holds (a magic link, or an OAuth/OIDC provider that
+    verified the address).
+
+    Whatever the unverified account set up before is not trusted: before
+    firing this, the core has unlinked the account's OAuth/OIDC accounts and
+    deleted its database sessions. Applications drop what they keep for it
+    (``app.registration`` drops the password, ends JWT sessions and mails the
+    owner). ``provider_id`` names the provider that proved the address.
+    """
+
+    request: Any
+    user: AdapterUser
+    provider_id: str

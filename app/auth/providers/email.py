@@ -37,13 +37,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pyramid.renderers import render
-from pyramid_mailer import get_mailer
 
 from app.auth.errors import AccessDenied, EmailSignInError, SignInError, Verification
 from app.auth.interfaces import AdapterAccount, AdapterUser, VerificationTokenValue
 from app.auth.providers.base import Provider, SignInOutcome
 from app.auth.sessions import adapter, utcnow
-from app.mail import Message
+from app.mail import Message, send_mail
 
 if TYPE_CHECKING:
     from pyramid.response import Response
@@ -229,7 +228,7 @@ class Email(Provider):
             body=render(TEXT_TEMPLATE, values, request=request),
             html=render(HTML_TEMPLATE, values, request=request),
         )
-        get_mailer(request).send_immediately(message, fail_silently=False)
+        send_mail(request, message)
 
     # GET callback/<id> -------------------------------------------------------------
     def complete(self, flow: AuthFlow) -> SignInOutcome:
