@@ -32,6 +32,7 @@ from app.auth.errors import (
     AuthError,
     CredentialsSignin,
     OAuthAccountNotLinked,
+    RateLimited,
     Verification,
 )
 from app.auth.events import (
@@ -86,6 +87,7 @@ __all__ = [
     "OAuthAccountNotLinked",
     "OIDC",
     "Provider",
+    "RateLimited",
     "SessionUpdated",
     "SignedIn",
     "SignedOut",
@@ -98,6 +100,7 @@ __all__ = [
     "auth_settings",
     "default_redirect",
     "public_origin",
+    "secure_cookies",
     "sign_in",
 ]
 
@@ -124,6 +127,12 @@ def public_origin(request) -> str:
     if settings.url:
         return settings.url
     return request.auth_flow.origin
+
+
+def secure_cookies(request) -> bool:
+    """Whether this request's cookies must be ``Secure`` (decided per request
+    from the effective origin, the way the core decides for its own)."""
+    return request.auth_flow.secure
 
 
 def sign_in(

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 from pyramid_retry import is_error_retryable
 
+from app.auth.errors import AuthError
+
 log = logging.getLogger(__name__)
 
 KINDS = ("signin", "redirect", "jwt", "session")
@@ -65,6 +67,8 @@ class Callbacks:
         for fn in self.signin:
             try:
                 result = fn(request, **kw)
+            except AuthError:
+                raise  # the application chose its answer (e.g. RateLimited)
             except Exception as exc:
                 # Auth.js (handleAuthorized): a signIn callback that throws is
                 # AccessDenied, not a server error.

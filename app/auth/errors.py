@@ -51,6 +51,20 @@ class CredentialsSignin(AuthError):
         self.retry_after = retry_after
 
 
+class RateLimited(AuthError):
+    """Too many attempts: an application's ``signin`` callback raises it (for
+    example to throttle magic-link requests). The browser is sent to the
+    sign-in page with ``?error=RateLimited`` and a ``Retry-After`` header."""
+
+    type = "RateLimited"
+    kind = "signIn"
+    client_safe = True
+
+    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+        super().__init__(message or self.type)
+        self.retry_after = retry_after
+
+
 class OAuthAccountNotLinked(AuthError):
     type = "OAuthAccountNotLinked"
     kind = "signIn"

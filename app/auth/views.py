@@ -79,6 +79,7 @@ SIGNIN_ERRORS = {
     "EmailSignin": "The e-mail could not be sent.",
     "CredentialsSignin": "Sign in failed. Check the details you provided are correct.",
     "SessionRequired": "Please sign in to access this page.",
+    "RateLimited": "Too many attempts. Wait a little, then try again.",
 }
 DEFAULT_SIGNIN_ERROR = "Unable to sign in."
 

@@ -16,7 +16,7 @@ import zope.sqlalchemy
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models.meta import Base, UTCDateTime, metadata
@@ -29,6 +29,7 @@ __all__ = [
     "get_session_factory",
     "get_tm_session",
     "database_url",
+    "database_unavailable",
 ]
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,15 @@ def get_tm_session(
     dbsession = session_factory(info={"request": request})
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
     return dbsession
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached or used right
+    now (server down, connection lost, locked past the timeout): the answer
+    is "503, try again", not a server fault."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _is_sqlite_lock(exc: OperationalError) -> bool:
