@@ -37,6 +37,9 @@ POSTGRES_URL = os.environ.get(
 BASE_SETTINGS = {
     "app.env": "testing",
     "auth.secret": TEST_SECRET,
+    # webtest's default host: mailed links and origins stay http://localhost.
+    # Tests of Host / X-Forwarded-* handling override it (auth__url="" is unset).
+    "auth.url": "http://localhost",
     "auth.trust_host": "true",
     "auth.providers": "",
     "retry.attempts": "3",
@@ -103,13 +106,22 @@ def _drop_postgres_database(name: str) -> None:
 
 def migrate(url: str) -> None:
     """``alembic upgrade head`` on ``url`` with the project's own migrations."""
+    migrate_to(url, "head")
+
+
+def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
+    """``alembic upgrade`` (or ``downgrade``) ``url`` to ``revision``.
+
+    The connection is handed over outside a transaction: env.py switches
+    SQLite's foreign keys off before alembic begins one.
+    """
     engine = app.models.get_engine({"sqlalchemy.url": url})
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             cfg = Config()
             cfg.set_main_option("script_location", str(ROOT / "migrations"))
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+            (command.downgrade if down else command.upgrade)(cfg, revision)
     finally:
         engine.dispose()
 
@@ -206,13 +218,14 @@ def free_port() -> int:
 class LiveServer:
     """A real waitress server on 127.0.0.1 in a thread."""
 
-    def __init__(self, wsgi, threads: int = 8) -> None:
+    def __init__(self, wsgi, threads: int = 8, port: int = 0) -> None:
         from waitress.server import create_server
 
+        self.wsgi = wsgi
         self.server = create_server(
             wsgi,
             host="127.0.0.1",
-            port=0,
+            port=port,
             threads=threads,
             clear_untrusted_proxy_headers=True,
         )
@@ -246,13 +259,24 @@ class LiveServer:
         server.task_dispatcher.shutdown()
 
 
+def start_live_server(make_wsgi, overrides: dict) -> LiveServer:
+    """Build the app with ``overrides`` and serve it; ``auth.url`` defaults to
+    the server's URL (the port is chosen first, so the app can know it)."""
+    port = free_port()
+    overrides = {"auth__url": f"http://127.0.0.1:{port}", **overrides}
+    return LiveServer(make_wsgi(**overrides), port=port).__enter__()
+
+
 @pytest.fixture
 def live_server(make_wsgi) -> Iterator[Callable[..., LiveServer]]:
-    """``live_server(**overrides)`` starts the app on 127.0.0.1 and returns it."""
+    """``live_server(**overrides)`` starts the app on 127.0.0.1 and returns it.
+
+    ``auth.url`` is the server's own URL unless overridden.
+    """
     started: list[LiveServer] = []
 
     def factory(**overrides) -> LiveServer:
-        server = LiveServer(make_wsgi(**overrides)).__enter__()
+        server = start_live_server(make_wsgi, overrides)
         started.append(server)
         return server
 

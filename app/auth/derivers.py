@@ -9,6 +9,8 @@ deriver then, in one place for all of them:
   redirect to the sign-in or error page with ``?error=``, or ``400 null`` for
   ``POST session``), and any other exception into the ``Configuration`` answer
   after logging it, dooming the transaction so nothing half-done is committed;
+  except a database that cannot be reached (``app.models.database_unavailable``),
+  which is re-raised for the site's 503 "try again" answer;
 - attaches queued cookies and honours ``X-Auth-Return-Redirect``.
 """
 
@@ -25,6 +27,7 @@ from pyramid_retry import is_error_retryable, is_last_attempt
 from app.auth.errors import AuthError, CredentialsSignin, InvalidCallbackUrl
 from app.auth.flow import AuthFlow
 from app.auth.jsonutil import compact_json
+from app.models import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,13 @@ def authjs_view(view, info):
             response = exc
         except Exception as exc:
             if is_error_retryable(request, exc) and not is_last_attempt(request):
+                raise
+            if database_unavailable(exc):
+                # Not the site's configuration: the database is down or
+                # unreachable for now. The site-wide 503 view answers
+                # ("try again", Retry-After) instead of error=Configuration.
+                log.warning("action=%s: database unavailable: %s", action.name, exc)
+                request.tm.doom()
                 raise
             log.exception("action=%s failed", action.name)
             request.tm.doom()

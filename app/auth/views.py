@@ -272,12 +272,13 @@ def signin_page(context, request):
 )
 def signin(context, request):
     flow = request.auth_flow
-    provider = getattr(context, "provider", None)
-    if provider is None:
-        # Auth.js: an unknown provider id on sign-in is not an error; show the page.
-        log.info("signin with unknown provider %r", context.__name__)
+    if isinstance(context, SignInResource):
+        # No provider id: nothing to start; show the page.
         return flow.redirect(flow.signin_page_url())
-    return provider.begin(flow)
+    if context.provider is None:
+        # Auth.js 0.41.3 (observed): error?error=Configuration.
+        raise InvalidProvider(f"signin with unknown provider {context.__name__!r}")
+    return context.provider.begin(flow)
 
 
 @view_config(

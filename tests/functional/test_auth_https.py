@@ -99,7 +99,7 @@ def test_authjs_token_minted_for_the_secure_name_reads(make_app):
 
 
 def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
-    app = make_app(**CREDENTIALS, auth__trust_host="true")
+    app = make_app(**CREDENTIALS, auth__url="", auth__trust_host="true")
 
     response = app.get(
         "/api/auth/csrf",
@@ -114,7 +114,7 @@ def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
 
 
 def test_forwarded_host_sets_the_origin_of_urls(make_app):
-    app = make_app(**CREDENTIALS, auth__trust_host="true")
+    app = make_app(**CREDENTIALS, auth__url="", auth__trust_host="true")
 
     entry = app.get(
         "/api/auth/providers",
@@ -148,7 +148,7 @@ def test_auth_url_https_wins_over_a_plain_http_request(make_app):
 
 
 def test_https_request_without_auth_url_is_secure(make_app):
-    app = make_app(**CREDENTIALS)
+    app = make_app(**CREDENTIALS, auth__url="")
 
     response = app.get("/api/auth/csrf", extra_environ={"wsgi.url_scheme": "https"})
 

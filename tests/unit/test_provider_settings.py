@@ -204,7 +204,7 @@ def test_email_by_settings():
     assert (provider.id, provider.name, provider.type) == ("email", "Email", "email")
     assert provider.sender == "Site <login@site.example>"
     assert provider.max_age == 3600
-    assert default.max_age == DEFAULT_MAX_AGE == 86400
+    assert default.max_age == DEFAULT_MAX_AGE == 600  # ten minutes (Auth.js: 86400)
     assert default.sender is None  # pyramid_mailer's mail.default_sender
 
 
