@@ -29,6 +29,7 @@ from app.auth import (
     SessionUpdated,
     SignedIn,
     SignedOut,
+    UnverifiedAccountClaimed,
     UserCreated,
 )
 
@@ -115,7 +116,14 @@ def _record(event) -> None:
 def include_events(config) -> None:
     """Record every core event in ``registry["test.events"]``."""
     _core(config)
-    for event in (SignedIn, SignedOut, SessionUpdated, UserCreated, AccountLinked):
+    for event in (
+        SignedIn,
+        SignedOut,
+        SessionUpdated,
+        UserCreated,
+        AccountLinked,
+        UnverifiedAccountClaimed,
+    ):
         config.add_subscriber(_record, event)
 
 

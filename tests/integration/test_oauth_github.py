@@ -203,7 +203,7 @@ def test_unverified_public_email_is_not_used(live_app, dbsession, emails):
 
         _, done = _sign_in(browser)
 
-        assert done.headers["Location"] == app.url
+        assert done.headers["Location"] == f"{app.url}/members"
         assert "email" not in browser.session()["user"]
     users = dbsession.scalars(sa.select(User).order_by(User.id)).all()
     assert [(u.email, u.email_verified) for u in users] == [
