@@ -26,5 +26,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sessions") as batch:
+    # resolve_fks=False: reflecting users too would only warn about its
+    # expression index, which this does not touch.
+    with op.batch_alter_table(
+        "sessions", reflect_kwargs={"resolve_fks": False}
+    ) as batch:
         batch.drop_column("created")

@@ -330,3 +330,16 @@ def sign_in(
 def events(app, kind: type | None = None) -> list:
     recorded = app.app.registry.get("test.events", [])
     return [e for e in recorded if kind is None or isinstance(e, kind)]
+
+
+def include_auth_time_tamper(config) -> None:
+    """A jwt callback that drops ``auth_time`` or tries to move it forward."""
+
+    def jwt(request, *, token, trigger=None, **kw):
+        token = {k: v for k, v in token.items() if k != "auth_time"}
+        if trigger in ("signIn", "signUp"):
+            token["auth_time"] = 4_000_000_000  # far in the future
+        return token
+
+    _core(config)
+    config.add_auth_callback("jwt", jwt)
