@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
+from sqlalchemy.exc import OperationalError
+
 from app.auth import (
     AccountLinked,
     CredentialField,
@@ -343,3 +345,32 @@ def include_auth_time_tamper(config) -> None:
 
     _core(config)
     config.add_auth_callback("jwt", jwt)
+
+
+def include_permissive_redirects(config) -> None:
+    """A redirect callback that lets every URL through, as a careless
+    application might: the core must still never send one it cannot encode."""
+    _core(config)
+    config.add_auth_callback("redirect", lambda request, *, url, base_url, **kw: url)
+
+
+def database_down(request, credentials: dict[str, str]):
+    """An ``authorize`` that writes a row, then loses the database."""
+    request.find_service(IAdapter).create_user(email="half-done@example.com")
+    raise OperationalError(
+        "SELECT 1", {}, Exception("server closed the connection unexpectedly")
+    )
+
+
+def include_unavailable_view(config) -> None:
+    """A 503 exception view for an unreachable database, as the site has one."""
+
+    def unavailable(exc, request):
+        response = request.response
+        response.status = 503
+        response.headers["Retry-After"] = "5"
+        response.text = "temporarily unavailable"
+        return response
+
+    _core(config)
+    config.add_exception_view(unavailable, context=OperationalError)

@@ -247,11 +247,28 @@ def test_signin_page_offers_the_email_form(live_app):
     assert "Sign in with Magic link" in page.text
 
 
-def test_custom_max_age_sets_the_expiry(live_app, smtp_server, dbsession):
-    app = _email_app(live_app, auth__provider__email__max_age="600")
+def test_authjs_lifetime_of_a_day_stays_available(live_app, smtp_server, dbsession):
+    app = _email_app(live_app, auth__provider__email__max_age="86400")
 
-    _request_link(Browser(app.url), "short@example.com")
+    _request_link(Browser(app.url), "long@example.com")
 
     smtp_server.wait_for(1)
     row = dbsession.scalars(sa.select(VerificationToken)).one()
-    assert row.expires - dt.datetime.now(dt.UTC) <= dt.timedelta(seconds=600)
+    lifetime = row.expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=23) < lifetime <= dt.timedelta(hours=24)
+
+
+def test_a_new_link_voids_the_older_unused_ones(live_app, smtp_server, dbsession):
+    app = _email_app(live_app)
+    _request_link(Browser(app.url), "other@example.com")
+    for _ in range(2):
+        _request_link(Browser(app.url), "twice@example.com")
+    other, older, newer = (_link(m) for m in smtp_server.wait_for(3))
+
+    refused = Browser(app.url).get(older)
+    accepted = Browser(app.url).get(newer)
+
+    assert refused.headers["Location"] == f"{app.url}/api/auth/error?error=Verification"
+    assert accepted.headers["Location"] == f"{app.url}/members"
+    # Another address's link is not touched.
+    assert Browser(app.url).get(other).headers["Location"] == f"{app.url}/members"
