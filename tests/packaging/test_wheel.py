@@ -11,8 +11,8 @@ with its ``pserve``, and every page is fetched. Every command runs from a
 temporary directory, so the checkout's ``app/`` cannot stand in for a missing
 file. pip's cache makes a repeat run quick.
 
-The deployment is one test on purpose: pytest-xdist may hand tests of one
-module to different workers, and each would build its own virtualenv.
+It is one test on purpose: pytest-xdist may hand tests of one module to
+different workers, and each would build its own wheel and virtualenv.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _run(args: list, cwd: Path, env: dict | None = None) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def wheel(tmp_path_factory) -> Path:
     """A wheel built with ``pip wheel --no-deps`` from a copy of the sources."""
     work = tmp_path_factory.mktemp("wheel")
@@ -123,33 +123,34 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
-def test_wheel_holds_every_file_of_the_package(wheel):
+# Named as well, so the comparison with the checkout cannot pass on a moved
+# or empty tree.
+ESSENTIAL = {
+    "app/auth/templates/signin.jinja2",
+    "app/auth/templates/providers/credentials.jinja2",
+    "app/registration/templates/mail/verify.txt.jinja2",
+    "app/site/templates/home.jinja2",
+    "app/templates/layout.jinja2",
+    "app/static/site.css",
+    "app/registration/common_passwords.txt.gz",
+}
+
+
+def _missing_from(wheel: Path) -> list[str]:
+    """The files of the checkout's ``app/`` (templates, static files, data) the wheel lacks."""
     package_files = {
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "app").rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     }
-
-    shipped = set(zipfile.ZipFile(wheel).namelist())
-
-    missing = sorted(package_files - shipped)
-    assert not missing, f"the wheel lacks {missing}"
-    # Named too, so the comparison cannot pass on a moved or empty tree.
-    assert {
-        "app/auth/templates/signin.jinja2",
-        "app/auth/templates/providers/credentials.jinja2",
-        "app/registration/templates/mail/verify.txt.jinja2",
-        "app/site/templates/home.jinja2",
-        "app/templates/layout.jinja2",
-        "app/static/site.css",
-        "app/registration/common_passwords.txt.gz",
-    } <= shipped
+    return sorted((package_files | ESSENTIAL) - set(zipfile.ZipFile(wheel).namelist()))
 
 
 @dataclass
 class Site:
-    """A running deployment: its virtualenv, database and server."""
+    """A running deployment: its wheel, virtualenv, database and server."""
 
+    wheel: Path
     venv: Path
     directory: Path
     database: Path
@@ -166,7 +167,7 @@ class Site:
         path: str,
         body: str | None = None,
         headers: dict | None = None,
-    ) -> tuple[int, dict, str]:
+    ) -> tuple[int, http.client.HTTPMessage, str]:
         """One HTTP request; redirects are returned, not followed."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
@@ -226,6 +227,7 @@ def site(wheel, tmp_path) -> Iterator[Site]:
     shutil.copy(ROOT / "production.ini", directory / "production.ini")
     shutil.copytree(ROOT / "migrations", directory / "migrations", ignore=NOT_SOURCES)
     site = Site(
+        wheel=wheel,
         venv=venv,
         directory=directory,
         database=directory / "authsite.sqlite",
@@ -330,7 +332,8 @@ PAGES = (
 )
 
 
-def test_installed_wheel_migrates_and_serves_every_page(site):
+def test_wheel_installs_migrates_and_serves_every_page(site):
+    missing = _missing_from(site.wheel)
     imported = _run(
         [site.venv / "bin" / "python", "-c", "import app; print(app.__file__)"],
         cwd=site.directory,
@@ -342,6 +345,7 @@ def test_installed_wheel_migrates_and_serves_every_page(site):
     problems = [problem for path in PAGES for problem in _check_page(site, path)]
     signed_in = _sign_in_with_an_unknown_email(site)
 
+    assert missing == [], "the wheel lacks these files of app/"
     assert Path(imported.strip()).is_relative_to(site.venv)
     assert migrated == head
     assert problems == [], "\n".join(problems) + "\n" + _tail(site.log.read_text())
