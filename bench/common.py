@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -239,20 +240,25 @@ class _Connection:
         self.sock.close()
 
 
-def _client(port, path, jar, count, deadline, expect, out) -> None:
+def _client(port, path, jar, count, deadline, expect, start_line, out) -> None:
     """One load client: ``count`` GETs on one connection, until ``deadline``.
 
     Like a browser, it sends back whatever cookies the previous answer set.
     An answer is a failure unless it is a 200 whose body starts with
     ``expect``: a server that stopped finding the session (answering
-    ``null`` fast) must not pass for a fast one.
+    ``null`` fast) must not pass for a fast one. It reports its latencies,
+    failures and the ``perf_counter`` window it sent in (a system-wide
+    monotonic clock on Linux, so windows of several processes compare).
     """
     latencies: list[float] = []
     failures = 0
+    started = 0.0
     try:
         conn = _Connection(port)
+        start_line.wait(30)  # every client connected: they start together
         head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
         request = b""
+        started = time.perf_counter()
         for _ in range(count):
             if time.monotonic() > deadline:
                 break
@@ -268,9 +274,10 @@ def _client(port, path, jar, count, deadline, expect, out) -> None:
                 update_jar(jar, set_cookies)
                 request = b""
         conn.close()
-    except OSError:  # refused, reset or timed out: counted, and the client stops
-        failures += 1
-    out.put((latencies, failures))
+    except (OSError, threading.BrokenBarrierError):
+        failures += 1  # refused, reset or timed out: counted, and the client stops
+        start_line.abort()  # no other client waits for this one
+    out.put((latencies, failures, started, time.perf_counter()))
 
 
 @dataclass
@@ -283,7 +290,7 @@ class LoadResult:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
+        return self.requests / self.seconds if self.seconds else 0.0
 
 
 def load(
@@ -300,16 +307,16 @@ def load(
     processes, each starting from ``cookies``; stopped after ``max_seconds``."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
+    start_line = ctx.Barrier(clients)
     per_client = max(1, requests // clients)
     deadline = time.monotonic() + max_seconds
-    args = (port, path, dict(cookies), per_client, deadline, expect, out)
+    args = (port, path, dict(cookies), per_client, deadline, expect, start_line, out)
     procs = [ctx.Process(target=_client, args=args) for _ in range(clients)]
-    start = time.perf_counter()
     for p in procs:
         p.start()
     try:
         # the clients stop at the deadline; a socket timeout is 30 s more
-        results = [out.get(timeout=max_seconds + 40) for _ in procs]
+        results = [out.get(timeout=max_seconds + 60) for _ in procs]
     except queue.Empty:
         raise RuntimeError("a load client did not report") from None
     finally:
@@ -317,14 +324,14 @@ def load(
             p.join(5)
             if p.is_alive():
                 p.kill()
-    elapsed = time.perf_counter() - start
-    latencies = sorted(x for lat, _ in results for x in lat)
-    failures = sum(f for _, f in results)
+    latencies = sorted(x for lat, *_ in results for x in lat)
+    failures = sum(r[1] for r in results)
     if not latencies:
-        return LoadResult(0, elapsed, 0.0, 0.0, failures)
+        return LoadResult(0, 0.0, 0.0, 0.0, failures)
+    seconds = max(r[3] for r in results) - min(r[2] for r in results if r[0])
     return LoadResult(
         requests=len(latencies),
-        seconds=elapsed,
+        seconds=seconds,
         p50_ms=statistics.median(latencies) * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         failures=failures,

@@ -32,8 +32,10 @@ import json
 import os
 import platform
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlencode
 
 from bench.common import (
@@ -121,37 +123,40 @@ def sign_in(port: int) -> dict[str, str]:
     """Sign up and sign in on the product like a browser; return the cookies."""
     jar: dict[str, str] = {}
     _request(port, "GET", "/signup", jar)
+    signup = {"email": EMAIL, "password": PASSWORD, "password_confirm": PASSWORD}
     _request(
-        port,
-        "POST",
-        "/signup",
-        jar,
-        {
-            "csrf_token": jar.get("csrf_token", ""),
-            "email": EMAIL,
-            "name": "Bench",
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        },
+        port, "POST", "/signup", jar, signup | {"csrf_token": jar.get("csrf_token", "")}
     )
     _, csrf = _request(port, "GET", "/api/auth/csrf", jar)
-    form = {"csrfToken": json.loads(csrf)["csrfToken"], "email": EMAIL}
-    _request(
-        port,
-        "POST",
-        "/api/auth/callback/credentials",
-        jar,
-        form | {"password": PASSWORD},
-    )
-    if not is_session(read_session(port, jar)):
-        raise BenchError(
-            f"could not sign in on the product: {read_session(port, jar)!r}"
-        )
+    signin = {"csrfToken": json.loads(csrf)["csrfToken"], "email": EMAIL}
+    signin["password"] = PASSWORD
+    _request(port, "POST", "/api/auth/callback/credentials", jar, signin)
+    answer = read_session(port, jar)
+    if not is_session(answer):
+        raise BenchError(f"could not sign in on the product: {answer!r}")
     return jar
 
 
 def is_session(answer) -> bool:
-    return isinstance(answer, dict) and answer.get("user", {}).get("email") == EMAIL
+    user = answer.get("user") if isinstance(answer, dict) else None
+    return isinstance(user, dict) and user.get("email") == EMAIL
+
+
+@contextmanager
+def serving(
+    contenders: Sequence[Contender], threads: int, database_url: str
+) -> Iterator[dict[str, Server]]:
+    """One server per contender, all with the same waitress settings."""
+    servers: dict[str, Server] = {}
+    try:
+        for c in contenders:
+            servers[c.name] = Server(
+                c.app, threads=threads, database_url=database_url, settings=c.settings
+            )
+        yield servers
+    finally:
+        for server in servers.values():
+            server.close()
 
 
 def measure(
@@ -175,58 +180,36 @@ def measure(
         threads=threads,
     )
     loadavg_before = os.getloadavg()
-    with database(database_kind, postgres_url=postgres_url) as url:
-        servers: dict[str, Server] = {}
-        try:
-            for c in contenders:
-                servers[c.name] = Server(
-                    c.app, threads=threads, database_url=url, settings=c.settings
-                )
-            product = next(s for s in servers.values() if s.app == "product")
-            jar = sign_in(product.port)
-            sessions = {
-                name: [read_session(s.port, jar)] for name, s in servers.items()
-            }
-            for server in servers.values():
-                if warmup:
-                    load(
-                        server.port,
-                        SESSION_PATH,
-                        jar,
-                        requests=warmup,
-                        clients=clients,
-                        max_seconds=max_seconds,
+    bounded = partial(load, clients=clients, max_seconds=max_seconds, expect=b"{")
+    with (
+        database(database_kind, postgres_url=postgres_url) as url,
+        serving(contenders, threads, url) as servers,
+    ):
+        product = next(s for s in servers.values() if s.app == "product")
+        jar = sign_in(product.port)
+        sessions = {name: [read_session(s.port, jar)] for name, s in servers.items()}
+        for server in servers.values():
+            if warmup:
+                bounded(server.port, SESSION_PATH, jar, requests=warmup)
+        results: dict[str, list[Round]] = {c.name: [] for c in contenders}
+        for round_no in range(rounds):
+            # rotate who goes first, so a drift in the machine's speed during
+            # a round favours no one
+            shift = round_no % len(contenders)
+            for c in [*contenders[shift:], *contenders[:shift]]:
+                server = servers[c.name]
+                cpu_before = server.cpu_seconds()
+                result = bounded(server.port, SESSION_PATH, jar, requests=requests)
+                cpu = server.cpu_seconds() - cpu_before
+                if result.failures or not result.requests:
+                    raise BenchError(
+                        f"{c.name}: {result.failures} of {result.requests} "
+                        "answers were not a 200 with a session"
                     )
-            results: dict[str, list[Round]] = {c.name: [] for c in contenders}
-            for round_no in range(rounds):
-                # rotate who goes first, so a drift in the machine's speed
-                # during a round favours no one
-                shift = round_no % len(contenders)
-                for c in [*contenders[shift:], *contenders[:shift]]:
-                    server = servers[c.name]
-                    before = server.cpu_seconds()
-                    result = load(
-                        server.port,
-                        SESSION_PATH,
-                        jar,
-                        requests=requests,
-                        clients=clients,
-                        max_seconds=max_seconds,
-                        expect=b"{",
-                    )
-                    used = server.cpu_seconds() - before
-                    if result.failures or not result.requests:
-                        raise BenchError(
-                            f"{c.name}: {result.failures} of {result.requests} "
-                            "answers were not a 200 with a session"
-                        )
-                    results[c.name].append(Round(result, used / result.requests * 1e6))
-            for name, server in servers.items():
-                sessions[name].append(read_session(server.port, jar))
-            rss = {name: server.rss_mib() for name, server in servers.items()}
-        finally:
-            for server in servers.values():
-                server.close()
+                results[c.name].append(Round(result, cpu / result.requests * 1e6))
+        for name, server in servers.items():
+            sessions[name].append(read_session(server.port, jar))
+        rss = {name: server.rss_mib() for name, server in servers.items()}
     for name, answers in sessions.items():
         if not all(is_session(a) for a in answers):
             raise BenchError(f"{name} did not answer with the session: {answers!r}")
