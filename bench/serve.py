@@ -42,6 +42,9 @@ def run() -> None:
     parser.add_argument("--set", action="append", default=[], help="key=value setting")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    # "Task queue depth is N": every thread was busy for a moment, which is
+    # what a load test does; said for every app alike, it is only noise here
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(
         build(args), host="127.0.0.1", port=args.port, threads=args.threads
     )
