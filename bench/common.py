@@ -169,7 +169,7 @@ class Server:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS line")  # pragma: no cover - Linux always has it
+        raise RuntimeError(f"no VmRSS in /proc/{self.proc.pid}/status")
 
     def close(self) -> None:
         self.proc.terminate()
