@@ -128,15 +128,17 @@ def rendered(record: logging.LogRecord) -> str:
     return _FORMAT.format(record)
 
 
-def leaked(records, secrets: dict[str, str], *, ignore: tuple[str, ...] = ()) -> list:
+def leaked(records, secrets: dict[str, str], *, thread_prefix: str) -> list:
     """``(secret name, logger, line)`` for each secret found in a record.
 
-    ``ignore`` names the loggers of test peers (the OpenID provider's own
-    server), which are not the product's logs.
+    Only records written while the server handled a request count (its
+    worker threads' names start with ``thread_prefix``): the test's own HTTP
+    client and the OpenID provider it talks to log in other threads, and
+    their logs are not the product's.
     """
     found = []
     for record in records:
-        if record.name.startswith(ignore):
+        if not record.threadName.startswith(thread_prefix):
             continue
         text = rendered(record)
         for what, value in secrets.items():
