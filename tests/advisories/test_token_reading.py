@@ -130,16 +130,18 @@ def no_secret_in_environment(monkeypatch):
 @pytest.mark.parametrize("environment", ["production", "testing"])
 @pytest.mark.parametrize("secret", ["", "too-short", "dev-only-" + "x" * 40])
 def test_a_missing_or_weak_secret_stops_start_up(
-    make_wsgi, no_secret_in_environment, environment, secret
+    make_wsgi, no_secret_in_environment, tmp_path, environment, secret
 ):
     """GHSA-8fpg-xm3f-6cx3 (CVE-2026-73421): an unset ``AUTH_SECRET`` was one
     of the configuration errors that failed open. Outside development the
-    site does not start, and the message names the setting."""
+    site does not start, and the message names the setting. (Everything else
+    a production start needs is given, so only the secret is wrong.)"""
     with pytest.raises(ConfigurationError, match=r"auth\.secret"):
         make_wsgi(
             app__env=environment,
             auth__secret=secret,
             auth__url="https://site.example",
+            mail__queue_path=str(tmp_path / "mail-queue"),
         )
 
 
