@@ -351,9 +351,12 @@ class AuthFlow:
 
         Every redirect target of the core passes here, so this is also where
         a non-ASCII URL is made ASCII (:func:`ascii_url`), or refused to the
-        origin when it cannot be.
+        origin when it cannot be. That happens before the callbacks, so they
+        judge the URL the browser will follow (``https://a\u3002example/``
+        is ``https://a.example/`` to a browser), and again after them.
         """
-        result = self.core.callbacks.run_redirect(self.request, url, self.origin)
+        candidate = ascii_url(url) or self.origin
+        result = self.core.callbacks.run_redirect(self.request, candidate, self.origin)
         if not isinstance(result, str) or not valid_http_url(result, self.origin):
             return self.origin
         location = ascii_url(result)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.exc import OperationalError
 
@@ -374,3 +374,13 @@ def include_unavailable_view(config) -> None:
 
     _core(config)
     config.add_exception_view(unavailable, context=OperationalError)
+
+
+def include_refuse_attacker_redirects(config) -> None:
+    """A redirect callback that lets every URL through except to attacker.example."""
+
+    def redirect(request, *, url, base_url, **kw):
+        return base_url if urlsplit(url).hostname == "attacker.example" else url
+
+    _core(config)
+    config.add_auth_callback("redirect", redirect)

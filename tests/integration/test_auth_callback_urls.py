@@ -108,3 +108,16 @@ def test_host_without_an_idna_form_falls_back_to_the_origin(live_server):
     response = Client(server.url).sign_out("https://a\u200d.example/")
 
     assert _location(response) == server.url
+
+
+def test_redirect_callbacks_judge_the_url_the_browser_will_follow(live_server):
+    # U+3002 (IDEOGRAPHIC FULL STOP) is a "." to a browser: the callback
+    # sees https://attacker.example/ and can refuse it.
+    server = live_server(
+        **CREDENTIALS,
+        pyramid__includes="tests.functional.support.include_refuse_attacker_redirects",
+    )
+
+    response = Client(server.url).sign_out("https://attacker\u3002example/")
+
+    assert _location(response) == server.url
