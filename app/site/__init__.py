@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from app.models import database_unavailable
 from app.site.resources import MembersArea
+
+
+class DatabaseUnavailablePredicate:
+    """``database_unavailable=True``: an exception view for the errors that
+    :func:`app.models.database_unavailable` says mean "the database cannot be
+    used right now", whatever their class."""
+
+    def __init__(self, value: bool, config) -> None:
+        self.value = bool(value)
+
+    def text(self) -> str:
+        return f"database_unavailable = {self.value}"
+
+    phash = text
+
+    def __call__(self, context, request) -> bool:
+        return database_unavailable(context) == self.value
 
 
 def includeme(config) -> None:
     config.include("pyramid_jinja2")
     config.include("app.resources")
+    config.add_view_predicate("database_unavailable", DatabaseUnavailablePredicate)
     config.add_resource_child("/members", MembersArea)
     config.add_static_view("static", "app:static", cache_max_age=3600)
     config.scan("app.site.views")
