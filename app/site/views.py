@@ -43,12 +43,13 @@ def members(context, request):
 
 @forbidden_view_config(renderer="app.site:templates/error.jinja2")
 def forbidden(exc, request):
-    bad_host = _unusable_host(request)
-    if bad_host is not None:
-        return bad_request(bad_host, request)
     if request.identity is None and request.method in ("GET", "HEAD"):
         # Signed out: off to the sign-in page, and back here afterwards.
-        return HTTPFound(request.auth_url("signin", query={"callbackUrl": request.url}))
+        try:
+            signin = request.auth_url("signin", query={"callbackUrl": request.url})
+        except HTTPBadRequest as bad:  # a Host header we cannot build URLs from
+            return bad_request(bad, request)
+        return HTTPFound(signin)
     request.response.status = 403
     if isinstance(exc, HTTPForbidden) and "CSRF" in str(exc.detail or exc):
         return {
@@ -61,26 +62,8 @@ def forbidden(exc, request):
 
 @notfound_view_config(renderer="app.site:templates/error.jinja2", append_slash=False)
 def not_found(request):
-    bad_host = _unusable_host(request)
-    if bad_host is not None:
-        return bad_request(bad_host, request)
     request.response.status = 404
     return {"title": "Page not found", "message": "There is nothing at this address."}
-
-
-def _unusable_host(request) -> HTTPBadRequest | None:
-    """The error a Host header no URL can be built from raises, if it does.
-
-    The layout links to the sign-in and sign-out pages, built from the site's
-    origin. In a normal view a bad Host header raises while rendering and the
-    400 view answers; an exception view's rendering error has nobody to
-    answer it (a 500), so these views ask first and answer the 400 page.
-    """
-    try:
-        request.auth_url("signin")
-    except HTTPBadRequest as bad:
-        return bad
-    return None
 
 
 @exception_view_config(URLDecodeError, renderer="app.site:templates/error.jinja2")
