@@ -8,12 +8,10 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from playwright.sync_api import Page, expect
 
+from tests.shipped.server import shipped  # noqa: F401 - pserve on development.ini
 from tests.shipped.support import MAIL_TIMEOUT, PASSWORD, unique_email
-
-pytestmark = pytest.mark.browser
 
 SIGNED_IN = re.compile("You are signed in as")
 SIGNED_OUT = "You are not signed in."
@@ -38,7 +36,7 @@ def open_mail_link(page: Page, base_url: str, address: str, fragment: str) -> No
     mail.locator(f"a[href*='{fragment}']").first.click()
 
 
-def test_sign_up_sign_out_sign_in_and_magic_link(page: Page, shipped):
+def test_sign_up_sign_out_sign_in_and_magic_link(page: Page, shipped):  # noqa: F811
     email = unique_email("browser")
     main = page.locator("main")
 
