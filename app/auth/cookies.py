@@ -17,7 +17,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import quote, unquote
 
 CHUNK_SIZE = 4096 - 160  # 3936 characters of value per cookie, as Auth.js
@@ -97,25 +96,7 @@ def serialize(
         if _NEEDS_NO_ENCODING.fullmatch(value)
         else quote(value, safe=_ENCODE_SAFE)
     )
-    if expires is not None:  # to the second, as the header says it: one cache key
-        expires = expires.astimezone(dt.UTC)
-        if expires.microsecond:
-            expires = expires.replace(microsecond=0)
-    return f"{name}={encoded}" + _attributes(
-        max_age, path, expires, http_only, secure, same_site
-    )
-
-
-@lru_cache(maxsize=64)  # a handful of shapes; the session's changes each second
-def _attributes(
-    max_age: int | None,
-    path: str,
-    expires: dt.datetime | None,
-    http_only: bool,
-    secure: bool,
-    same_site: str,
-) -> str:
-    parts = [""]
+    parts = [f"{name}={encoded}"]
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
     parts.append(f"Path={path}")
@@ -158,18 +139,9 @@ def parse_header(header: str) -> dict[str, str]:
 
 def decode_value(raw: str) -> str:
     """Percent-decode a cookie value (strictly: invalid UTF-8 raises)."""
-    if "%" not in raw:
+    if "%" not in raw:  # a JWE or a plain token: nothing to decode
         return raw
-    if raw.count("%") == raw.count("%7C"):  # a CSRF cookie: token%7Chash
-        return raw.replace("%7C", "|")
-    if len(raw) <= 512:  # e.g. the callback-url cookie, the same on every request
-        return _unquote_short(raw)
     return unquote(raw, errors="strict")
-
-
-@lru_cache(maxsize=512)
-def _unquote_short(raw: str) -> str:
-    return unquote(raw, errors="strict")  # an error is raised, never cached
 
 
 def read(cookies: Mapping[str, str], name: str) -> str | None:
@@ -180,9 +152,15 @@ def read(cookies: Mapping[str, str], name: str) -> str | None:
     return decode_value(raw)
 
 
-@lru_cache(maxsize=16)
-def _chunk_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(re.escape(name) + r"\.(\d{1,3})")
+def _is_chunk(key: str, name: str) -> bool:
+    """Whether cookie ``key`` is ``<name>.<n>``, n being one to three ASCII digits."""
+    index = key[len(name) + 1 :]
+    return (
+        key.startswith(name + ".")
+        and 0 < len(index) <= 3
+        and index.isascii()
+        and index.isdigit()
+    )
 
 
 class SessionStore:
@@ -200,22 +178,12 @@ class SessionStore:
         self.secure = secure
         found: dict[str, str] = {}
         for key, raw in cookies.items():
-            if (
-                raw
-                and key.startswith(name)
-                and (key == name or _chunk_pattern(name).fullmatch(key))
-            ):
+            if raw and (key == name or _is_chunk(key, name)):
                 found[key] = raw
         self.present = found
 
     @property
     def value(self) -> str | None:
-        if len(self.present) == 1 and self.name in self.present:
-            raw = self.present[self.name]  # the common case: one unchunked cookie
-            try:
-                return decode_value(raw)
-            except UnicodeDecodeError:
-                return None
         numbered = sorted(
             (
                 (int(k.rsplit(".", 1)[1]), v)
@@ -224,12 +192,10 @@ class SessionStore:
             ),
             key=lambda item: item[0],
         )
-        if numbered:
-            if len(numbered) > MAX_CHUNKS:
-                return None
-            raw = "".join(v for _, v in numbered)
-        else:
-            raw = self.present.get(self.name)
+        if len(numbered) > MAX_CHUNKS:
+            return None
+        # Chunks, when there are any, win over an unsuffixed cookie.
+        raw = "".join(v for _, v in numbered) or self.present.get(self.name)
         if not raw:
             return None
         try:
