@@ -14,7 +14,6 @@ A session token longer than :data:`CHUNK_SIZE` is split over ``<name>.0``,
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
@@ -24,7 +23,6 @@ MAX_CHUNKS = 16  # more than this is not a session we made: ignore it
 CHECK_MAX_AGE = 15 * 60  # PKCE / state / nonce cookies live 15 minutes
 
 _ENCODE_SAFE = "-_.!~*'()"  # encodeURIComponent leaves these (and alphanumerics)
-_NEEDS_NO_ENCODING = re.compile(r"[A-Za-z0-9\-_.!~*'()]*")  # e.g. a JWE
 
 
 @dataclass(frozen=True)
@@ -91,12 +89,7 @@ def serialize(
     path: str = "/",
 ) -> str:
     """One ``Set-Cookie`` header value, attributes in Auth.js's order."""
-    encoded = (
-        value
-        if _NEEDS_NO_ENCODING.fullmatch(value)
-        else quote(value, safe=_ENCODE_SAFE)
-    )
-    parts = [f"{name}={encoded}"]
+    parts = [f"{name}={quote(value, safe=_ENCODE_SAFE)}"]
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
     parts.append(f"Path={path}")
@@ -119,9 +112,9 @@ def deletion(name: str, *, secure: bool, same_site: str = "Lax") -> str:
 def parse_header(header: str) -> dict[str, str]:
     """The ``Cookie`` request header as a dict (first occurrence of a name wins).
 
-    Deliberately small and fast: the session cookie is read on every request,
-    and a general cookie parser costs more than decrypting it. Values stay
-    percent-encoded; :func:`read` decodes them. Malformed pairs are skipped.
+    As the ``cookie`` npm package that Auth.js uses parses it: pairs split on
+    ``;`` and the first ``=``, surrounding double quotes dropped, malformed
+    pairs skipped. Values stay percent-encoded; :func:`read` decodes them.
     """
     result: dict[str, str] = {}
     for part in header.split(";"):

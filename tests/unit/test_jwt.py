@@ -18,10 +18,13 @@ import pytest
 from joserfc import jwe
 from joserfc.jwk import OctKey
 
+from app.auth import jwt as jwt_module
 from app.auth.errors import JWTError
 from app.auth.jwt import (
     CLOCK_TOLERANCE,
     MAX_DERIVED_SALTS,
+    TOKEN_CACHE_MAX_LENGTH,
+    TOKEN_CACHE_SIZE,
     JWTCodec,
     b64url,
     b64url_decode,
@@ -532,3 +535,103 @@ def test_derived_keys_are_reused_not_derived_per_token():
     codec.encode({"sub": "1"}, salt=SALT, max_age=60)
 
     assert codec.keys(SALT) is keys
+
+
+# the tokens a codec remembers ----------------------------------------------------
+def _refuse_decryption(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("decrypted although the token was remembered")
+
+    monkeypatch.setattr(jwt_module.jwe, "decrypt_compact", refuse)
+
+
+def test_a_minted_token_decodes_again_without_decryption(monkeypatch):
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "name": "A"}, salt=SALT, max_age=60, now=NOW)
+    _refuse_decryption(monkeypatch)
+
+    payload = codec.decode(token, salt=SALT, now=NOW)
+
+    assert list(payload) == ["sub", "name", "iat", "exp", "jti"]
+    assert payload["name"] == "A" and payload["exp"] == NOW + 60
+
+
+def test_a_decrypted_token_is_remembered(monkeypatch):
+    token = JWTCodec([SECRET]).encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
+    codec = JWTCodec([SECRET])
+    first = codec.decode(token, salt=SALT, now=NOW)
+    _refuse_decryption(monkeypatch)
+
+    assert codec.decode(token, salt=SALT, now=NOW) == first
+
+
+def test_a_remembered_token_decodes_to_a_fresh_object_each_time():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "roles": ["a"]}, salt=SALT, max_age=60, now=NOW)
+
+    first = codec.decode(token, salt=SALT, now=NOW)
+    first["roles"].append("admin")
+    first["extra"] = True
+
+    again = codec.decode(token, salt=SALT, now=NOW)
+    assert again["roles"] == ["a"] and "extra" not in again
+
+
+def test_a_remembered_token_still_expires():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
+    assert codec.decode(token, salt=SALT, now=NOW + 60)["sub"] == "1"
+
+    with pytest.raises(JWTError, match="expired"):
+        codec.decode(token, salt=SALT, now=NOW + 60 + CLOCK_TOLERANCE)
+
+
+def test_a_minted_token_with_a_non_numeric_nbf_is_refused_on_decode():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "nbf": "soon"}, salt=SALT, max_age=60, now=NOW)
+
+    with pytest.raises(JWTError):
+        codec.decode(token, salt=SALT, now=NOW)
+
+
+def test_a_remembered_token_is_not_accepted_under_another_salt():
+    # A check cookie's token must not pass as a session token, remembered or not.
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt="authjs.state", max_age=60)
+
+    with pytest.raises(JWTError):
+        codec.decode(token, salt=SALT)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_still_refused():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt=SALT, max_age=60)
+    codec.decode(token, salt=SALT)
+    tag = _parts(token)[4]
+
+    with pytest.raises(JWTError):
+        codec.decode(_with_part(token, 4, _flip_last_char(tag)), salt=SALT)
+
+
+def test_the_codec_remembers_at_most_token_cache_size_tokens():
+    codec = JWTCodec([SECRET])
+    tokens = [
+        codec.encode({"sub": str(i)}, salt=SALT, max_age=60, now=NOW)
+        for i in range(TOKEN_CACHE_SIZE + 5)
+    ]
+
+    assert len(codec._plaintexts) == TOKEN_CACHE_SIZE
+    assert (SALT, tokens[0]) not in codec._plaintexts  # the oldest went first
+    assert (SALT, tokens[-1]) in codec._plaintexts
+    # a forgotten token is decrypted again
+    assert codec.decode(tokens[0], salt=SALT, now=NOW)["sub"] == "0"
+    assert len(codec._plaintexts) == TOKEN_CACHE_SIZE
+
+
+def test_a_token_longer_than_one_cookie_is_not_remembered():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "blob": "x" * 4000}, salt=SALT, max_age=60)
+    assert len(token) > TOKEN_CACHE_MAX_LENGTH
+
+    assert codec.decode(token, salt=SALT)["blob"] == "x" * 4000
+    assert codec._plaintexts == {}
