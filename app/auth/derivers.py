@@ -27,6 +27,7 @@ from pyramid_retry import is_error_retryable, is_last_attempt
 from app.auth.errors import AuthError, CredentialsSignin, InvalidCallbackUrl
 from app.auth.flow import AuthFlow
 from app.auth.jsonutil import compact_json
+from app.auth.providers.email import MAX_EMAIL_LENGTH
 from app.models import database_unavailable
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,12 @@ def error_redirect(flow: AuthFlow, exc: AuthError) -> HTTPFound:
     """Auth.js's error mapping (§1.12): client-safe type or ``Configuration``."""
     params = {"error": exc.public_type}
     if isinstance(exc, CredentialsSignin):
+        # The typed address comes back, as Auth.js's page reads ``?email=``,
+        # so the person retypes only the password (any address gets it: no
+        # hint whether an account exists).
+        email = flow.body.get("email")
+        if isinstance(email, str) and 0 < len(email) <= MAX_EMAIL_LENGTH:
+            params["email"] = email
         params["code"] = exc.code
     if exc.kind == "signIn":
         target = flow.signin_page_url(params)

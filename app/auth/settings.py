@@ -252,5 +252,5 @@ def parse_settings(
         http_timeout=reader.number("auth.http_timeout", 10.0, minimum=0.1),
         max_body_bytes=reader.integer("auth.max_body_bytes", 64 * 1024, minimum=1024),
         brand_name=reader.text("auth.theme.brand_name") or "",
-        brand_color=reader.text("auth.theme.brand_color") or "#346df1",
+        brand_color=reader.text("auth.theme.brand_color") or "#2563eb",
     )

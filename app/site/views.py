@@ -46,7 +46,10 @@ def forbidden(exc, request):
     if request.identity is None and request.method in ("GET", "HEAD"):
         # Signed out: off to the sign-in page, and back here afterwards.
         try:
-            signin = request.auth_url("signin", query={"callbackUrl": request.url})
+            signin = request.auth_url(
+                "signin",
+                query={"callbackUrl": request.url, "error": "SessionRequired"},
+            )
         except HTTPBadRequest as bad:  # a Host header we cannot build URLs from
             return bad_request(bad, request)
         return HTTPFound(signin)

@@ -54,6 +54,7 @@ def test_magic_link_signs_in_and_creates_the_user(live_app, smtp_server, dbsessi
     assert sent.status_code == 302
     assert sent.headers["Location"] == (
         f"{app.url}/api/auth/verify-request?provider=email&type=email"
+        "&email=new.person%40example.com"
     )
     page = browser.http.get(sent.headers["Location"], timeout=10)
     assert "Check your email" in page.text

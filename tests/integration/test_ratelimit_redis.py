@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -57,6 +58,7 @@ def test_failures_on_one_process_throttle_the_account_on_another(
 
     assert throttled.status_code == 302
     assert throttled.headers["Location"].endswith(
-        "/api/auth/signin?error=CredentialsSignin&code=rate_limited"
+        f"/api/auth/signin?error=CredentialsSignin&email={quote(email)}"
+        "&code=rate_limited"
     )
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60

@@ -18,7 +18,9 @@
    HTML, templates ``app.auth:templates/providers/email_message.*.jinja2``)
    right away, so an SMTP failure is the ``Configuration`` error redirect
    (with the transaction doomed: no token row stays behind), not a 500;
-5. redirects to ``verify-request?provider=<id>&type=email``.
+5. redirects to ``verify-request?provider=<id>&type=email&email=<address>``
+   (Auth.js sends no ``email``; the page names the address the person
+   typed, which tells nothing about whether an account has it).
 
 ``GET callback/<id>`` uses the token (the adapter deletes the row as it
 reads it, so a link works once) and hands the address to the core, whose
@@ -106,7 +108,7 @@ class VerificationRequest:
     expires: dt.datetime
     provider: Email
     host: str
-    brand_color: str = "#346df1"
+    brand_color: str = "#2563eb"
 
 
 Sender = Callable[[Any, VerificationRequest], None]
@@ -219,7 +221,8 @@ class Email(Provider):
             flow.page_url(
                 "verify_request",
                 "verify-request",
-                {"provider": self.id, "type": "email"},
+                # Beyond Auth.js: the address, so the page can name it.
+                {"provider": self.id, "type": "email", "email": email},
             )
         )
 

@@ -49,7 +49,7 @@ class ResetViews:
         # The same page whether or not an account has this address.
         private_page(self.request)
         self.request.override_renderer = template("link_sent")
-        return {"purpose": RESET}
+        return {"purpose": RESET, "email": form.data["email"]}
 
     # the mailed link ------------------------------------------------------------------
     def _password_page(

@@ -75,4 +75,4 @@ class VerifyViews:
             return {"form": form, "action": self.resend_url}
         registration(self.request).resend_verification(form.data["email"])
         self.request.override_renderer = template("link_sent")
-        return {"purpose": VERIFY}
+        return {"purpose": VERIFY, "email": form.data["email"]}

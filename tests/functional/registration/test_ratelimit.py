@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -68,7 +69,8 @@ def test_sign_in_failures_are_throttled_per_account(smtp_server, make_wsgi, stor
     throttled = signin(browser(wsgi, "192.0.2.99"), email, GOOD_PASSWORD)
 
     assert throttled.location == (
-        "http://localhost/api/auth/signin?error=CredentialsSignin&code=rate_limited"
+        "http://localhost/api/auth/signin?error=CredentialsSignin"
+        f"&email={quote(email)}&code=rate_limited"
     )
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
     page = browser(wsgi).get(throttled.location)
