@@ -255,6 +255,9 @@ class ThrowawayRedis(ThrowawayServer):
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # out of the terminal's process group, as pg_ctl puts PostgreSQL:
+            # a Ctrl-C reaches the test run, whose cleanup then stops the server
+            start_new_session=True,
         )
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
         deadline = time.monotonic() + START_TIMEOUT
