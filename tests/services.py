@@ -404,7 +404,7 @@ def find_services(
         raise pytest.UsageError(
             f"{MODE_VARIABLE} must be one of {', '.join(MODES)}, got {mode!r}"
         )
-    postgres = _find(
+    kinds = (
         _Kind(
             "PostgreSQL",
             "TEST_POSTGRES_URL",
@@ -412,22 +412,18 @@ def find_services(
             postgres_problem,
             ThrowawayPostgres,
         ),
-        environ,
-        mode,
+        _Kind("Redis", "TEST_REDIS_URL", redis_default, redis_problem, ThrowawayRedis),
     )
+    found: list[Service] = []
     try:
-        found = _find(
-            _Kind(
-                "Redis", "TEST_REDIS_URL", redis_default, redis_problem, ThrowawayRedis
-            ),
-            environ,
-            mode,
-        )
+        for kind in kinds:
+            found.append(_find(kind, environ, mode))
     except BaseException:
-        if postgres.server is not None:
-            postgres.server.close()
+        for service in found:
+            if service.server is not None:
+                service.server.close()
         raise
-    return SessionServices(postgres, found)
+    return SessionServices(*found)
 
 
 # the pytest plugin (tests/conftest.py loads it) ------------------------------------

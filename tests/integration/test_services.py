@@ -113,11 +113,11 @@ def test_a_silent_default_gets_a_throwaway_server(postgres_url):
     assert not found.redis.server.directory.exists()
 
 
-def test_a_named_server_must_answer(redis_url):
+def test_a_named_server_must_answer():
     silent = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
 
     with pytest.raises(pytest.UsageError, match="TEST_POSTGRES_URL=.* does not answer"):
-        find_services({"TEST_POSTGRES_URL": silent}, redis_default=redis_url)
+        find_services({"TEST_POSTGRES_URL": silent})
 
 
 def test_an_unknown_mode_is_refused():
