@@ -18,18 +18,16 @@ from tests.functional.registration.helpers import (
     unique_email,
 )
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture(params=["memory", "redis"])
-def storage(request):
+def storage(request, redis_url):
     """Overrides for one storage; Redis keys get a prefix of their own per test."""
     if request.param == "memory":
         yield {"ratelimit__storage_url": "memory://"}
         return
     prefix = f"test-{uuid.uuid4().hex}"
-    yield {"ratelimit__storage_url": REDIS_URL, "ratelimit__key_prefix": prefix}
-    client = redis.Redis.from_url(REDIS_URL)
+    yield {"ratelimit__storage_url": redis_url, "ratelimit__key_prefix": prefix}
+    client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"*{prefix}*"))
     if keys:
         client.delete(*keys)
