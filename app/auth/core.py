@@ -12,6 +12,7 @@ from app.auth.cookies import PLAIN_NAMES, SECURE_NAMES
 from app.auth.interfaces import IAuthCore
 from app.auth.jwt import JWTCodec
 from app.auth.providers.base import Provider
+from app.auth.sessions import SessionService
 from app.auth.settings import AuthSettings
 
 
@@ -27,6 +28,7 @@ class AuthCore:
         self.providers = MappingProxyType(dict(providers))
         self.callbacks = callbacks
         self.codec = JWTCodec(settings.secrets)
+        self.sessions = SessionService(settings, self.codec, callbacks)
         # Derive the session keys now, not on the first request.
         for names in (PLAIN_NAMES, SECURE_NAMES):
             self.codec.keys(names.session_token)

@@ -24,7 +24,8 @@ from app.auth import cookies
 from app.auth.core import AuthCore, get_core
 from app.auth.csrf import CsrfState, csrf_state
 from app.auth.errors import InvalidCallbackUrl, MissingCSRF
-from app.auth.sessions import Identity, SessionState, identity_of, read_session
+from app.auth.interfaces import IAdapter
+from app.auth.sessions import Identity, SessionCookie, SessionResult
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,6 @@ class AuthFlow:
         self.core = core or get_core(request)
         self.settings = self.core.settings
         self.set_cookies: list[str] = []
-        #: extra keywords for the jwt callbacks when the session is first read
-        self.jwt_read_arguments: dict[str, Any] = {}
         # Every use of a flow reads cookies, so these are plain attributes.
         #: the request's cookies, values still percent-encoded
         self.cookies: dict[str, str] = cookies.parse_header(
@@ -367,12 +366,32 @@ class AuthFlow:
 
     # session -----------------------------------------------------------------------
     @reify
-    def session_state(self) -> SessionState:
-        return read_session(self)
+    def adapter(self) -> IAdapter:
+        """The request's adapter (users, accounts, sessions, verification tokens)."""
+        return self.request.find_service(IAdapter)
+
+    @property
+    def session_adapter(self) -> IAdapter | None:
+        """The adapter when sessions are database rows; None for JWT sessions,
+        so reading a JWT session never opens a database session."""
+        if self.settings.session_strategy == "database":
+            return self.adapter
+        return None
+
+    @reify
+    def session_cookie(self) -> SessionCookie:
+        return SessionCookie(self.cookies, self.names.session_token, self.secure)
+
+    @reify
+    def session(self) -> SessionResult:
+        """This request's session as its cookie says (jwt callbacks, no trigger)."""
+        return self.core.sessions.read(
+            self.request, self.session_adapter, self.session_cookie
+        )
 
     @reify
     def identity(self) -> Identity | None:
-        return identity_of(self.session_state)
+        return self.session.identity
 
     def init(self) -> None:
         """Auth.js ``init``: make sure the CSRF and callback-url cookies are current."""

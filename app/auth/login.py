@@ -30,7 +30,7 @@ from app.auth.events import (
 from app.auth.flow import AuthFlow
 from app.auth.interfaces import AdapterAccount, AdapterUser, UserChanges
 from app.auth.providers.base import SignInOutcome
-from app.auth.sessions import adapter, start_session, utcnow
+from app.auth.sessions import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,17 @@ def finish_sign_in(flow: AuthFlow, provider, outcome: SignInOutcome) -> HTTPFoun
     if provider.type in ("oauth", "oidc", "email"):
         outcome = resolve_user(flow, provider, outcome)
 
-    start_session(
-        flow,
+    started = flow.core.sessions.start(
+        request,
+        flow.session_adapter,
+        flow.session_cookie,
         outcome.user,
         account=outcome.account,
         profile=outcome.profile,
         is_new_user=outcome.is_new_user,
         strategy=outcome.strategy,
     )
+    flow.set_cookies.extend(started.set_cookies)
     log.info(
         "signed in provider=%s user=%s new=%s",
         provider.id,
@@ -86,7 +89,7 @@ def _current_user_id(flow: AuthFlow) -> str | None:
 
 def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutcome:
     """Find or create the user behind an OAuth/OIDC or email sign-in (§7, §8)."""
-    store = adapter(flow.request)
+    store = flow.adapter
     request = flow.request
     account = outcome.account
     assert account is not None
@@ -107,7 +110,7 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
                 account=dataclasses.replace(account, user_id=user.id),
             )
         # Auth.js (handle-login.ts): following a link for another user's
-        # address switches to that user; start_session replaces the old session.
+        # address switches to that user; the new session replaces the old one.
         user = _verify_email(flow, store, user, provider.id, now)
         return dataclasses.replace(
             outcome, user=user, account=dataclasses.replace(account, user_id=user.id)

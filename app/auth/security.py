@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 
-from app.auth.sessions import Identity, adapter, end_session, start_session
+from app.auth.sessions import Identity
 
 
 class AuthSecurityPolicy:
@@ -40,20 +40,16 @@ class AuthSecurityPolicy:
 
     def remember(self, request, userid, **kw) -> list[tuple[str, str]]:
         """Headers that sign ``userid`` in (a session cookie), for application code."""
-        user = adapter(request).get_user(userid)
+        flow = request.auth_flow
+        user = flow.adapter.get_user(userid)
         if user is None:
             return []
-        flow = request.auth_flow
-        before = len(flow.set_cookies)
-        start_session(flow, user)
-        issued = flow.set_cookies[before:]
-        del flow.set_cookies[before:]
-        return [("Set-Cookie", c) for c in issued]
+        started = flow.core.sessions.start(
+            request, flow.session_adapter, flow.session_cookie, user
+        )
+        return [("Set-Cookie", c) for c in started.set_cookies]
 
     def forget(self, request, **kw) -> list[tuple[str, str]]:
         flow = request.auth_flow
-        before = len(flow.set_cookies)
-        end_session(flow)
-        issued = flow.set_cookies[before:]
-        del flow.set_cookies[before:]
-        return [("Set-Cookie", c) for c in issued]
+        ended = flow.core.sessions.end(flow.session_adapter, flow.session_cookie)
+        return [("Set-Cookie", c) for c in ended.set_cookies]

@@ -16,7 +16,7 @@ from pyramid.view import notfound_view_config, view_config, view_defaults
 
 from app.auth.derivers import Action, bad_request, json_response
 from app.auth.errors import InvalidProvider, UnknownAction
-from app.auth.events import SignedOut
+from app.auth.events import SessionUpdated, SignedOut
 from app.auth.login import finish_sign_in
 from app.auth.providers.email import InvalidEmail, normalize_email
 from app.auth.resources import (
@@ -26,7 +26,7 @@ from app.auth.resources import (
     SignInProvider,
     SignInResource,
 )
-from app.auth.sessions import end_session, session_response_body
+from app.auth.sessions import SessionResult
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +148,34 @@ class AuthViews:
 
     @view_config(name="session", request_method="GET", authjs=INIT)
     def session(self):
-        return json_response(session_response_body(self.flow), headers=NO_CACHE_HEADERS)
+        flow = self.flow
+        result = flow.core.sessions.renew(
+            self.request, flow.session_adapter, flow.session_cookie, flow.session
+        )
+        return json_response(
+            self._session_answer(result, None), headers=NO_CACHE_HEADERS
+        )
 
     @view_config(name="session", request_method="POST", authjs=SESSION_UPDATE)
     def session_update(self):
-        return json_response(
-            session_response_body(
-                self.flow, update=self.flow.body.get("data"), is_update=True
-            )
+        flow = self.flow
+        result = flow.core.sessions.update(
+            self.request,
+            flow.session_adapter,
+            flow.session_cookie,
+            flow.body.get("data"),
         )
+        return json_response(self._session_answer(result, "update"))
+
+    def _session_answer(self, result: SessionResult, trigger: str | None):
+        """Queue the session cookies, tell listeners, and give the JSON body."""
+        self.flow.set_cookies.extend(result.set_cookies)
+        registry = self.request.registry
+        if result.body is not None and registry.has_listeners:
+            registry.notify(
+                SessionUpdated(self.request, result.body, result.token, trigger)
+            )
+        return result.body
 
     @view_config(name="csrf", request_method="POST", authjs=INIT)
     @view_config(name="providers", request_method="POST", authjs=INIT)
@@ -185,9 +204,12 @@ class AuthViews:
     @view_config(name="signout", request_method="POST", authjs=POST)
     def signout(self):
         flow = self.flow
-        token, session_token = end_session(flow)
-        self.request.registry.notify(SignedOut(self.request, token, session_token))
-        log.info("signed out sub=%s", (token or {}).get("sub"))
+        ended = flow.core.sessions.end(flow.session_adapter, flow.session_cookie)
+        flow.set_cookies.extend(ended.set_cookies)
+        self.request.registry.notify(
+            SignedOut(self.request, ended.token, ended.session_token)
+        )
+        log.info("signed out sub=%s", (ended.token or {}).get("sub"))
         return flow.redirect(flow.callback_url)
 
     # pages -------------------------------------------------------------------------

@@ -384,3 +384,18 @@ def include_refuse_attacker_redirects(config) -> None:
 
     _core(config)
     config.add_auth_callback("redirect", redirect)
+
+
+def early_identity_tween_factory(handler, registry):
+    """A tween that reads ``request.identity`` before the view (as an
+    application's logging or audit tween would)."""
+
+    def tween(request):
+        registry.setdefault("test.early_identities", []).append(request.identity)
+        return handler(request)
+
+    return tween
+
+
+def include_early_identity(config) -> None:
+    config.add_tween("tests.functional.support.early_identity_tween_factory")

@@ -318,3 +318,37 @@ def test_update_with_an_unusable_session_cookie_clears_it(app):
 
     assert response.body == b"null"
     assert set_cookies(response)[SESSION] == CLEARED
+
+
+@pytest.mark.parametrize(
+    "early_reader",
+    [
+        {"tm__annotate_user": "true"},
+        {"extra": "tests.functional.support.include_early_identity"},
+    ],
+    ids=["pyramid_tm-annotate-user", "tween-reads-identity"],
+)
+def test_update_survives_an_early_read_of_the_identity(make_app, early_reader):
+    """Whatever reads the identity before the view (pyramid_tm's
+    ``tm.annotate_user``, a tween) ran the jwt callbacks without a trigger;
+    ``POST session`` still runs them with ``trigger="update"`` and keeps
+    the update."""
+    includes = ["tests.functional.support.include_jwt_capture"]
+    settings = dict(early_reader)
+    if "extra" in settings:
+        includes.append(settings.pop("extra"))
+    app = make_app(**CREDENTIALS, pyramid__includes=" ".join(includes), **settings)
+    sign_in(app)
+    token = csrf_token(app)
+    calls = app.app.registry["test.jwt_calls"]
+    before = len(calls)
+
+    response = app.post_json(
+        "/api/auth/session", {"csrfToken": token, "data": {"name": "Alice Renamed"}}
+    )
+
+    triggers = [c.get("trigger") for c in calls[before:]]
+    assert triggers == [None, "update"]  # the early read, then the update
+    assert calls[-1]["session"] == {"name": "Alice Renamed"}
+    assert response.json["user"]["name"] == "Alice Renamed"
+    assert app.get("/api/auth/session").json["user"]["name"] == "Alice Renamed"

@@ -47,7 +47,7 @@ from pyramid.renderers import render
 from app.auth.errors import AccessDenied, EmailSignInError, SignInError, Verification
 from app.auth.interfaces import AdapterAccount, AdapterUser, VerificationTokenValue
 from app.auth.providers.base import Provider, SignInOutcome
-from app.auth.sessions import adapter, utcnow
+from app.auth.sessions import utcnow
 from app.mail import Message, send_mail
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class Email(Provider):
             # Auth.js throws a plain error here; a typo is not a server fault,
             # so this lands on the sign-in page instead of the 500 error page.
             raise EmailSignInError(f"provider={self.id}: {exc}") from None
-        store = adapter(request)
+        store = flow.adapter
         user = store.get_user_by_email(email) or AdapterUser(
             id=str(uuid.uuid4()), email=email, email_verified=None
         )
@@ -255,7 +255,7 @@ class Email(Provider):
             identifier = normalize_email(flow.query.get("email"))
         except InvalidEmail as exc:
             raise Verification(f"provider={self.id}: {exc}") from None
-        store = adapter(flow.request)
+        store = flow.adapter
         found = store.use_verification_token(
             identifier, hash_token(token, flow.settings.csrf_secret)
         )

@@ -1,0 +1,370 @@
+"""The session service alone: no Pyramid, no request, no web server.
+
+The database strategy runs against a small in-memory adapter holding the
+rows the service reads and writes (the adapter's own behaviour is covered by
+the functional tests on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+
+import pytest
+
+from app.auth.callbacks import Callbacks
+from app.auth.cookies import CHUNK_SIZE, MAX_CHUNKS
+from app.auth.errors import AccessDenied
+from app.auth.interfaces import AdapterSession, AdapterUser
+from app.auth.jwt import JWTCodec
+from app.auth.sessions import SessionCookie, SessionService
+from app.auth.settings import parse_settings
+
+NAME = "authjs.session-token"
+ALICE = AdapterUser(id="1", name="Alice", email="alice@example.com", image=None)
+REQUEST = object()  # the service hands it to the callbacks, nothing more
+
+
+def settings(**overrides: str):
+    values = {
+        "app.env": "production",
+        "auth.secret": "k" * 48,
+        "auth.url": "https://example.com",
+    }
+    values.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return parse_settings(values, environ={})
+
+
+class MemoryAdapter:
+    """The session half of IAdapter, in a dict."""
+
+    def __init__(self, users=(ALICE,)) -> None:
+        self.users = {u.id: u for u in users}
+        self.sessions: dict[str, AdapterSession] = {}
+
+    def create_session(self, session_token, user_id, expires, created=None):
+        row = AdapterSession(session_token, str(user_id), expires, created)
+        self.sessions[session_token] = row
+        return row
+
+    def get_session_and_user(self, session_token):
+        row = self.sessions.get(session_token)
+        return None if row is None else (row, self.users[row.user_id])
+
+    def update_session(self, session_token, expires):
+        row = dataclasses.replace(self.sessions[session_token], expires=expires)
+        self.sessions[session_token] = row
+        return row
+
+    def delete_session(self, session_token):
+        self.sessions.pop(session_token, None)
+
+
+class Recorder:
+    """jwt and session callbacks that record their keywords."""
+
+    def __init__(self) -> None:
+        self.jwt_calls: list[dict] = []
+        self.session_calls: list[dict] = []
+
+    def jwt(self, request, *, token, **kw):
+        assert request is REQUEST
+        self.jwt_calls.append({"token": dict(token), **kw})
+        if kw.get("trigger") == "update" and isinstance(kw.get("session"), dict):
+            return {**token, **kw["session"]}
+        return None if token.get("sub") == "revoked" else token
+
+    def session(self, request, *, session, **kw):
+        self.session_calls.append(kw)
+        return session
+
+    def callbacks(self) -> Callbacks:
+        return Callbacks(jwt=(self.jwt,), session=(self.session,))
+
+
+def service(recorder: Recorder | None = None, **overrides: str) -> SessionService:
+    parsed = settings(**overrides)
+    callbacks = recorder.callbacks() if recorder else Callbacks()
+    return SessionService(parsed, JWTCodec(parsed.secrets), callbacks)
+
+
+def jar(set_cookies: list[str], cookies: dict[str, str] | None = None) -> SessionCookie:
+    """The cookie a browser sends back after receiving ``set_cookies``."""
+    sent = dict(cookies or {})
+    for header in set_cookies:
+        name, _, value = header.split(";", 1)[0].partition("=")
+        if value and not is_deletion(header):
+            sent[name] = value
+        else:
+            sent.pop(name, None)
+    return SessionCookie(sent, NAME, secure=False)
+
+
+def is_deletion(header: str) -> bool:
+    return "Max-Age=0" in header
+
+
+EMPTY = SessionCookie({}, NAME, secure=False)
+
+
+# jwt ------------------------------------------------------------------------------------
+def test_jwt_start_then_read_gives_the_identity_and_runs_callbacks_once_each():
+    recorder = Recorder()
+    sessions = service(recorder)
+
+    started = sessions.start(REQUEST, None, EMPTY, ALICE, is_new_user=True)
+    read = sessions.read(REQUEST, None, jar(started.set_cookies))
+
+    assert read.identity is not None and read.identity.id == "1"
+    assert read.identity.email == "alice@example.com"
+    assert [c.get("trigger") for c in recorder.jwt_calls] == ["signUp", None]
+    assert recorder.jwt_calls[0]["user"] is ALICE
+
+
+def test_jwt_start_refused_by_the_callback_is_access_denied():
+    sessions = service(Recorder())
+
+    with pytest.raises(AccessDenied):
+        sessions.start(REQUEST, None, EMPTY, dataclasses.replace(ALICE, id="revoked"))
+
+
+def test_jwt_renew_answers_the_session_and_rolls_the_cookie():
+    recorder = Recorder()
+    sessions = service(recorder)
+    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+
+    renewed = sessions.renew(REQUEST, None, cookie)
+
+    assert renewed.body["user"] == {"name": "Alice", "email": "alice@example.com"}
+    assert renewed.body["expires"].endswith("Z")
+    assert [h.split("=", 1)[0] for h in renewed.set_cookies] == [NAME]
+    assert recorder.session_calls[-1]["trigger"] is None
+    again = sessions.read(REQUEST, None, jar(renewed.set_cookies))
+    assert again.identity.id == "1"
+
+
+def test_renew_with_an_earlier_read_does_not_run_the_jwt_callbacks_again():
+    recorder = Recorder()
+    sessions = service(recorder)
+    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    read = sessions.read(REQUEST, None, cookie)
+
+    sessions.renew(REQUEST, None, cookie, read)
+
+    assert [c.get("trigger") for c in recorder.jwt_calls] == ["signIn", None]
+
+
+def test_update_runs_the_jwt_callback_with_trigger_update_even_after_a_read():
+    """A tween or pyramid_tm reading the identity first changes nothing."""
+    recorder = Recorder()
+    sessions = service(recorder)
+    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    sessions.read(REQUEST, None, cookie)  # the early read
+
+    updated = sessions.update(REQUEST, None, cookie, {"name": "Alice Renamed"})
+
+    update_call = recorder.jwt_calls[-1]
+    assert update_call["trigger"] == "update"
+    assert update_call["session"] == {"name": "Alice Renamed"}
+    assert update_call["token"]["name"] == "Alice"  # the raw claims
+    assert updated.body["user"]["name"] == "Alice Renamed"
+    assert recorder.session_calls[-1]["trigger"] == "update"
+    assert recorder.session_calls[-1]["new_session"] == {"name": "Alice Renamed"}
+    kept = sessions.read(REQUEST, None, jar(updated.set_cookies))
+    assert kept.identity.name == "Alice Renamed"
+
+
+def test_jwt_callback_returning_none_ends_the_session_and_clears_the_cookie():
+    sessions = service(Recorder())
+    revoked = dataclasses.replace(ALICE, id="revoked")
+    # Signed in before the revocation (the callback refuses sign-in too).
+    cookie = jar(service().start(REQUEST, None, EMPTY, revoked).set_cookies)
+
+    renewed = sessions.renew(REQUEST, None, cookie)
+
+    assert renewed.body is None and renewed.invalid
+    assert renewed.set_cookies == [h for h in renewed.set_cookies if "Max-Age=0" in h]
+    assert len(renewed.set_cookies) == 1
+
+
+def test_a_tampered_cookie_is_invalid_and_cleared():
+    sessions = service()
+    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    value = cookie.cookies[NAME]
+    forged = SessionCookie({NAME: value[:-4] + "AAAA"}, NAME, secure=False)
+
+    renewed = sessions.renew(REQUEST, None, forged)
+
+    assert renewed.identity is None and renewed.invalid and renewed.body is None
+    assert len(renewed.set_cookies) == 1 and "Max-Age=0" in renewed.set_cookies[0]
+
+
+def test_a_token_of_another_secret_is_invalid():
+    other = service(auth__secret="j" * 48)
+    cookie = jar(other.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+
+    assert service().read(REQUEST, None, cookie).invalid
+
+
+def test_no_cookie_is_no_session_and_no_headers():
+    renewed = service().renew(REQUEST, None, EMPTY)
+
+    assert renewed.body is None and not renewed.invalid and renewed.set_cookies == []
+
+
+def test_a_large_session_is_chunked_and_read_back_from_its_chunks():
+    big = dataclasses.replace(ALICE, name="x" * (CHUNK_SIZE * 2))
+    sessions = service()
+
+    started = sessions.start(REQUEST, None, EMPTY, big)
+    names = [h.split("=", 1)[0] for h in started.set_cookies]
+
+    assert names[:3] == [f"{NAME}.0", f"{NAME}.1", f"{NAME}.2"]
+    assert (
+        sessions.read(REQUEST, None, jar(started.set_cookies)).identity.name == big.name
+    )
+
+
+def test_too_many_chunks_is_invalid():
+    cookies = {f"{NAME}.{i}": "x" for i in range(MAX_CHUNKS + 1)}
+
+    renewed = service().renew(REQUEST, None, SessionCookie(cookies, NAME, secure=False))
+
+    assert renewed.invalid and len(renewed.set_cookies) == MAX_CHUNKS + 1
+
+
+def test_past_the_absolute_lifetime_the_session_is_over_however_renewed(monkeypatch):
+    sessions = service(
+        auth__session__absolute_max_age="7200", auth__session__max_age="3600"
+    )
+    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    start = time.time()
+    # Renewed every half hour: each renewal is capped by the absolute limit.
+    for step in range(1, 4):
+        monkeypatch.setattr(time, "time", lambda s=step: start + s * 1800)
+        renewed = sessions.renew(REQUEST, None, cookie)
+        assert renewed.body is not None
+        cookie = jar(renewed.set_cookies, cookie.cookies)
+    monkeypatch.setattr(time, "time", lambda: start + 7201)
+
+    assert sessions.renew(REQUEST, None, cookie).invalid
+
+
+def test_jwt_end_clears_the_cookie_and_tells_what_ended():
+    sessions = service()
+    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+
+    ended = sessions.end(None, cookie)
+
+    assert ended.token["sub"] == "1" and ended.session_token is None
+    assert len(ended.set_cookies) == 1 and "Max-Age=0" in ended.set_cookies[0]
+
+
+# database ---------------------------------------------------------------------------------
+def database(recorder: Recorder | None = None, **overrides: str) -> SessionService:
+    return service(recorder, auth__session__strategy="database", **overrides)
+
+
+def test_database_start_writes_a_row_and_read_finds_the_user():
+    adapter = MemoryAdapter()
+    sessions = database()
+
+    started = sessions.start(REQUEST, adapter, EMPTY, ALICE)
+    cookie = jar(started.set_cookies)
+
+    assert list(adapter.sessions) == [cookie.cookies[NAME]]
+    assert sessions.read(REQUEST, adapter, cookie).identity.id == "1"
+
+
+def test_database_start_replaces_the_browsers_previous_session():
+    adapter = MemoryAdapter()
+    sessions = database()
+    first = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+
+    second = jar(sessions.start(REQUEST, adapter, first, ALICE).set_cookies)
+
+    assert list(adapter.sessions) == [second.cookies[NAME]]
+
+
+def test_database_renew_moves_the_row_only_after_update_age():
+    adapter = MemoryAdapter()
+    sessions = database(recorder := Recorder())
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+    token = cookie.cookies[NAME]
+    written = adapter.sessions[token].expires
+
+    renewed = sessions.renew(REQUEST, adapter, cookie)
+    assert adapter.sessions[token].expires == written  # within update_age
+    assert renewed.body["user"]["email"] == "alice@example.com"
+    assert recorder.session_calls[-1]["user"] is ALICE
+    assert recorder.jwt_calls == []  # no JWT, no jwt callbacks
+
+    adapter.sessions[token] = dataclasses.replace(
+        adapter.sessions[token], expires=written - dt.timedelta(days=2)
+    )
+    sessions.renew(REQUEST, adapter, cookie)
+    assert adapter.sessions[token].expires > written - dt.timedelta(days=2)
+
+
+def test_database_expired_or_unknown_sessions_are_invalid_and_expired_rows_go():
+    adapter = MemoryAdapter()
+    sessions = database()
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+    token = cookie.cookies[NAME]
+    adapter.sessions[token] = dataclasses.replace(
+        adapter.sessions[token], expires=dt.datetime.now(dt.UTC) - dt.timedelta(1)
+    )
+
+    assert sessions.renew(REQUEST, adapter, cookie).invalid
+    assert adapter.sessions == {}
+    unknown = SessionCookie({NAME: "no-such-token"}, NAME, secure=False)
+    assert sessions.read(REQUEST, adapter, unknown).invalid
+    too_long = SessionCookie({NAME: "x" * 256}, NAME, secure=False)
+    assert sessions.read(REQUEST, adapter, too_long).invalid
+
+
+def test_database_session_past_the_absolute_lifetime_is_over():
+    adapter = MemoryAdapter()
+    sessions = database()
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+    token = cookie.cookies[NAME]
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    adapter.sessions[token] = dataclasses.replace(
+        adapter.sessions[token], created=long_ago
+    )
+
+    assert sessions.read(REQUEST, adapter, cookie).invalid
+    assert adapter.sessions == {}
+
+
+def test_database_update_hands_the_data_to_the_session_callback():
+    adapter = MemoryAdapter()
+    recorder = Recorder()
+    sessions = database(recorder)
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+
+    sessions.update(REQUEST, adapter, cookie, {"theme": "dark"})
+
+    assert recorder.session_calls[-1]["trigger"] == "update"
+    assert recorder.session_calls[-1]["new_session"] == {"theme": "dark"}
+
+
+def test_database_end_deletes_the_row_and_clears_the_cookie():
+    adapter = MemoryAdapter()
+    sessions = database()
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+
+    ended = sessions.end(adapter, cookie)
+
+    assert adapter.sessions == {}
+    assert ended.session_token == cookie.cookies[NAME] and ended.token is None
+    assert "Max-Age=0" in ended.set_cookies[0]
+
+
+def test_credentials_insist_on_jwt_even_with_the_database_strategy():
+    adapter = MemoryAdapter()
+
+    started = database().start(REQUEST, adapter, EMPTY, ALICE, strategy="jwt")
+
+    assert adapter.sessions == {} and started.token["sub"] == "1"
