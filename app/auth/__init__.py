@@ -26,7 +26,7 @@ from pyramid.response import Response
 from app.auth.adapter import SQLAlchemyAdapter
 from app.auth.callbacks import KINDS as CALLBACK_KINDS
 from app.auth.callbacks import Callbacks, default_redirect
-from app.auth.core import AuthCore, get_core
+from app.auth.core import AuthCore
 from app.auth.errors import (
     AccessDenied,
     AuthError,
@@ -246,6 +246,3 @@ def includeme(config) -> None:
 
     config.action("app.auth.core", _assemble, args=(config,), order=PHASE3_CONFIG + 10)
     config.scan("app.auth.views")
-
-
-__all__ += ["get_core", "AuthCore", "IAuthCore", "Callbacks"]

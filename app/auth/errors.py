@@ -77,11 +77,6 @@ class OAuthCallbackError(AuthError):
     client_safe = True
 
 
-class OAuthSignInError(AuthError):
-    type = "OAuthSignInError"
-    kind = "signIn"
-
-
 class EmailSignInError(AuthError):
     type = "EmailSignInError"
     kind = "signIn"
@@ -89,12 +84,6 @@ class EmailSignInError(AuthError):
 
 class MissingCSRF(AuthError):
     type = "MissingCSRF"
-    kind = "signIn"
-    client_safe = True
-
-
-class AccountNotLinked(AuthError):
-    type = "AccountNotLinked"
     kind = "signIn"
     client_safe = True
 
@@ -137,10 +126,6 @@ class SignInError(AuthError):
     """Anything unexpected while starting a sign-in."""
 
     type = "SignInError"
-
-
-class Configuration(AuthError):
-    type = "Configuration"
 
 
 class JWTError(Exception):

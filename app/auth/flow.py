@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -35,7 +34,6 @@ _HOST = re.compile(
 )
 
 
-@lru_cache(maxsize=256)
 def _valid_host(host: str) -> bool:
     return _HOST.fullmatch(host) is not None
 
@@ -128,7 +126,6 @@ def secure_scheme(request, core: AuthCore) -> bool:
     return environ.get("wsgi.url_scheme") == "https"
 
 
-@lru_cache(maxsize=256)
 def _origin(host: str, forwarded_proto: str, url_scheme: str) -> str | None:
     """``scheme://host[:port]``, default port dropped; None for a bad Host."""
     if not _valid_host(host):
@@ -144,10 +141,15 @@ def _origin(host: str, forwarded_proto: str, url_scheme: str) -> str | None:
 
 
 class AuthFlow:
+    """One request's adapter to the core; what providers see of it is
+    :class:`~app.auth.providers.base.ProviderContext`."""
+
     def __init__(self, request, core: AuthCore | None = None) -> None:
         self.request = request
         self.core = core or get_core(request)
         self.settings = self.core.settings
+        self.codec = self.core.codec
+        self.callbacks = self.core.callbacks
         self.set_cookies: list[str] = []
         # Every use of a flow reads cookies, so these are plain attributes.
         #: the request's cookies, values still percent-encoded

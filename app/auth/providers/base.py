@@ -10,15 +10,63 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from app.auth.errors import InvalidProvider
 from app.auth.interfaces import AdapterAccount, AdapterUser
 
 if TYPE_CHECKING:
+    from pyramid.httpexceptions import HTTPFound
     from pyramid.response import Response
 
-    from app.auth.flow import AuthFlow
+    from app.auth.callbacks import Callbacks
+    from app.auth.cookies import CookieNames
+    from app.auth.interfaces import IAdapter
+    from app.auth.jwt import JWTCodec
+    from app.auth.settings import AuthSettings
+
+
+class ProviderContext(Protocol):
+    """What a provider needs from the request it serves (the flow gives it).
+
+    Providers depend on this, not on the flow, so they sit below it: the
+    request's input (query, body, cookies), the URLs it can build, the
+    cookies it queues, and the core's parts a provider uses.
+    """
+
+    request: Any
+    settings: AuthSettings
+    codec: JWTCodec
+    callbacks: Callbacks
+    adapter: IAdapter
+    #: whether cookies are ``Secure`` (https), and their names
+    secure: bool
+    names: CookieNames
+    #: ``Set-Cookie`` header values sent with the response
+    set_cookies: list[str]
+    query: dict[str, str]
+    body: dict[str, Any]
+    callback_url: str
+    public_origin: str
+
+    def cookie(self, name: str) -> str | None: ...
+
+    def url(
+        self,
+        *path: str,
+        query: dict[str, str] | None = None,
+        origin: str | None = None,
+    ) -> str: ...
+
+    def page_url(
+        self, page: str, default_path: str, query: dict[str, str] | None = None
+    ) -> str: ...
+
+    def signin_page_url(self, query: dict[str, str] | None = None) -> str: ...
+
+    def safe_redirect(self, url: str) -> str: ...
+
+    def redirect(self, url: str) -> HTTPFound: ...
 
 
 @dataclass
@@ -50,11 +98,11 @@ class Provider:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r}>"
 
-    def begin(self, flow: AuthFlow) -> Response:
+    def begin(self, flow: ProviderContext) -> Response:
         """``POST signin/<id>`` (CSRF already verified). Default: show the page."""
         return flow.redirect(flow.signin_page_url())
 
-    def complete(self, flow: AuthFlow) -> SignInOutcome:
+    def complete(self, flow: ProviderContext) -> SignInOutcome:
         """``GET``/``POST callback/<id>``: return who signed in, or raise an AuthError."""
         raise InvalidProvider(f"provider {self.id} has no callback")
 

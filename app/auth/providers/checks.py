@@ -35,7 +35,7 @@ from app.auth import cookies
 from app.auth.errors import InvalidCheck, JWTError
 
 if TYPE_CHECKING:
-    from app.auth.flow import AuthFlow
+    from app.auth.providers.base import ProviderContext
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def validate_checks(checks: Iterable[str]) -> tuple[str, ...]:
     return tuple(c for c in KNOWN_CHECKS if c in wanted)
 
 
-def cookie_name(flow: AuthFlow, check: str) -> str:
+def cookie_name(flow: ProviderContext, check: str) -> str:
     names = flow.names
     return {PKCE: names.pkce_code_verifier, STATE: names.state, NONCE: names.nonce}[
         check
@@ -80,10 +80,14 @@ class NewChecks:
 
 
 def create(
-    flow: AuthFlow, provider_id: str, checks: Iterable[str], *, form_post: bool = False
+    flow: ProviderContext,
+    provider_id: str,
+    checks: Iterable[str],
+    *,
+    form_post: bool = False,
 ) -> NewChecks:
     """Make a value for each check and queue its cookie on ``flow``."""
-    codec = flow.core.codec
+    codec = flow.codec
     values: dict[str, str] = {}
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=MAX_AGE)
     for check in checks:
@@ -155,7 +159,11 @@ class UsedChecks:
 
 
 def use(
-    flow: AuthFlow, provider_id: str, checks: Iterable[str], *, form_post: bool = False
+    flow: ProviderContext,
+    provider_id: str,
+    checks: Iterable[str],
+    *,
+    form_post: bool = False,
 ) -> UsedChecks:
     """Read and clear the check cookies of a callback; never raises by itself."""
     enabled = tuple(checks)
@@ -175,7 +183,7 @@ def use(
         if check not in enabled:
             continue
         try:
-            payload = flow.core.codec.decode(raw, salt=name)
+            payload = flow.codec.decode(raw, salt=name)
         except JWTError as exc:
             used.problems[check] = f"cookie unreadable ({exc})"
             continue

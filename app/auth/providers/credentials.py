@@ -22,7 +22,7 @@ from app.auth.interfaces import AdapterAccount, AdapterUser
 from app.auth.providers.base import Provider, SignInOutcome
 
 if TYPE_CHECKING:
-    from app.auth.flow import AuthFlow
+    from app.auth.providers.base import ProviderContext
 
 Authorize = Callable[[Any, dict[str, str]], "AdapterUser | Mapping[str, Any] | None"]
 
@@ -95,7 +95,7 @@ class Credentials(Provider):
     def page_fields(self) -> dict[str, Any]:
         return {"fields": self.fields}
 
-    def complete(self, flow: AuthFlow) -> SignInOutcome:
+    def complete(self, flow: ProviderContext) -> SignInOutcome:
         # Auth.js hands the whole body to authorize (csrfToken and callbackUrl
         # included); we do too, but only string values of sane size.
         credentials = {

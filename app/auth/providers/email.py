@@ -14,7 +14,7 @@
    Auth.js has 24 h) through the adapter;
 4. mails ``B/callback/<id>?callbackUrl=..&token=..&email=..`` on the
    configured origin (``auth.url``, never the request's ``Host``; see
-   :attr:`AuthFlow.public_origin`) (plain text and
+   :attr:`ProviderContext.public_origin`) (plain text and
    HTML, templates ``app.auth:templates/providers/email_message.*.jinja2``)
    right away, so an SMTP failure is the ``Configuration`` error redirect
    (with the transaction doomed: no token row stays behind), not a 500;
@@ -53,7 +53,7 @@ from app.mail import Message, send_mail
 if TYPE_CHECKING:
     from pyramid.response import Response
 
-    from app.auth.flow import AuthFlow
+    from app.auth.providers.base import ProviderContext
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class Email(Provider):
         self.send = send or self.send_mail
 
     # POST signin/<id> -------------------------------------------------------------
-    def begin(self, flow: AuthFlow) -> Response:
+    def begin(self, flow: ProviderContext) -> Response:
         request = flow.request
         try:
             email = normalize_email(flow.body.get("email"))
@@ -162,7 +162,7 @@ class Email(Provider):
         account = AdapterAccount(
             user_id=user.id, type="email", provider=self.id, provider_account_id=email
         )
-        allowed = flow.core.callbacks.run_signin(
+        allowed = flow.callbacks.run_signin(
             request,
             user=user,
             account=account,
@@ -245,7 +245,7 @@ class Email(Provider):
         send_mail(request, message)
 
     # GET callback/<id> -------------------------------------------------------------
-    def complete(self, flow: AuthFlow) -> SignInOutcome:
+    def complete(self, flow: ProviderContext) -> SignInOutcome:
         token = flow.query.get("token")
         if not token or len(token) > MAX_TOKEN_LENGTH:
             # Auth.js reports a link without a token as a server error; it is

@@ -62,7 +62,7 @@ from app.auth.providers.base import Provider, SignInOutcome
 if TYPE_CHECKING:
     from pyramid.response import Response
 
-    from app.auth.flow import AuthFlow
+    from app.auth.providers.base import ProviderContext
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ class OAuth2(Provider):
         return enabled
 
     # POST signin/<id> ---------------------------------------------------------------
-    def begin(self, flow: AuthFlow) -> Response:
+    def begin(self, flow: ProviderContext) -> Response:
         timeout = flow.settings.http_timeout
         try:
             metadata = self.server_metadata(timeout)
@@ -280,7 +280,7 @@ class OAuth2(Provider):
         return flow.redirect(url)
 
     # callback/<id> -------------------------------------------------------------------
-    def complete(self, flow: AuthFlow) -> SignInOutcome:
+    def complete(self, flow: ProviderContext) -> SignInOutcome:
         request = flow.request
         params = flow.body if request.method == "POST" else flow.query
         timeout = flow.settings.http_timeout
