@@ -140,23 +140,24 @@ def sign_in(
     credentials: dict[str, str],
     callback_url: str | None = None,
 ) -> Response:
-    """Sign in through a provider's callback, as its form would; return the redirect.
+    """Sign in through a credentials provider, as its form would; return the redirect.
 
     This is the code path of ``POST callback/<id>`` minus the CSRF check
-    (the caller has checked its own form): ``authorize`` or the provider's
-    callback, the ``signin`` callbacks, the session cookie, ``SignedIn``.
-    Raises :class:`AuthError` (e.g. ``CredentialsSignin``) when refused.
+    (the caller has checked its own form): ``authorize``, the ``signin``
+    callbacks, the session cookie, ``SignedIn``; it uses the request's own
+    flow, with ``credentials`` and ``callback_url`` handed down rather than
+    put in its place. Raises :class:`AuthError` (e.g. ``CredentialsSignin``)
+    when refused.
     """
-    from app.auth.flow import AuthFlow
     from app.auth.login import finish_sign_in
 
-    flow = AuthFlow(request)
+    flow = request.auth_flow
     provider = flow.core.providers.get(provider_id)
-    if provider is None:
-        raise ConfigurationError(f"no provider {provider_id!r}")
-    flow.body = dict(credentials)
-    flow.callback_url = flow.safe_redirect(callback_url or flow.origin)
-    response = finish_sign_in(flow, provider, provider.complete(flow))
+    if not isinstance(provider, Credentials):
+        raise ConfigurationError(f"no credentials provider {provider_id!r}")
+    outcome = provider.check(request, credentials)
+    target = flow.safe_redirect(callback_url or flow.origin)
+    response = finish_sign_in(flow, provider, outcome, callback_url=target)
     return flow.finish(response)
 
 

@@ -35,7 +35,11 @@ from app.auth.sessions import utcnow
 log = logging.getLogger(__name__)
 
 
-def finish_sign_in(flow: AuthFlow, provider, outcome: SignInOutcome) -> HTTPFound:
+def finish_sign_in(
+    flow: AuthFlow, provider, outcome: SignInOutcome, *, callback_url: str | None = None
+) -> HTTPFound:
+    """Finish a sign-in; ``callback_url`` (already through the redirect
+    rule) replaces the request's callback URL, for :func:`app.auth.sign_in`."""
     request = flow.request
     callbacks = flow.core.callbacks
     allowed = callbacks.run_signin(
@@ -76,7 +80,7 @@ def finish_sign_in(flow: AuthFlow, provider, outcome: SignInOutcome) -> HTTPFoun
             request, outcome.user, outcome.account, outcome.profile, outcome.is_new_user
         )
     )
-    target = flow.callback_url
+    target = callback_url or flow.callback_url
     if outcome.is_new_user and "new_user" in flow.settings.pages:
         target = flow.page_url("new_user", "", {"callbackUrl": target})
     return flow.redirect(target)

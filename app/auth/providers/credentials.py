@@ -98,12 +98,16 @@ class Credentials(Provider):
     def complete(self, flow: ProviderContext) -> SignInOutcome:
         # Auth.js hands the whole body to authorize (csrfToken and callbackUrl
         # included); we do too, but only string values of sane size.
+        return self.check(flow.request, flow.body)
+
+    def check(self, request: Any, fields: Mapping[str, Any]) -> SignInOutcome:
+        """Who ``fields`` (a submitted form) sign in, or ``CredentialsSignin``."""
         credentials = {
             k: v
-            for k, v in flow.body.items()
+            for k, v in fields.items()
             if isinstance(v, str) and len(v) <= MAX_FIELD_LENGTH
         }
-        result = self.authorize(flow.request, credentials)
+        result = self.authorize(request, credentials)
         if result is None or result is False:
             raise CredentialsSignin()
         user = as_user(result)
