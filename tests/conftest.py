@@ -37,6 +37,7 @@ POSTGRES_URL = os.environ.get(
 BASE_SETTINGS = {
     "app.env": "testing",
     "auth.secret": TEST_SECRET,
+    "auth.url": "http://localhost",
     "auth.trust_host": "true",
     "auth.providers": "",
     "retry.attempts": "3",

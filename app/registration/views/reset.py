@@ -21,6 +21,7 @@ from app.registration.views.common import (
     registration,
     template,
     throttle,
+    throttle_mail_to,
 )
 
 
@@ -45,6 +46,7 @@ class ResetViews:
         form = email_form(self.request.POST)
         if not form.valid:
             return self._request_page(form, 400)
+        throttle_mail_to(self.request, form.data["email"])
         registration(self.request).request_reset(form.data["email"])
         # The same page whether or not an account has this address.
         private_page(self.request)

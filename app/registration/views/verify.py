@@ -14,7 +14,13 @@ from app.registration.errors import TokenError
 from app.registration.forms import FormResult, email_form
 from app.registration.models import VERIFY
 from app.registration.resources import VerifyResource
-from app.registration.views.common import private_page, registration, template, throttle
+from app.registration.views.common import (
+    private_page,
+    registration,
+    template,
+    throttle,
+    throttle_mail_to,
+)
 
 
 def link_invalid(request, exc: TokenError, resend_url: str) -> dict:
@@ -73,6 +79,7 @@ class VerifyViews:
         if not form.valid:
             self.request.response.status = 400
             return {"form": form, "action": self.resend_url}
+        throttle_mail_to(self.request, form.data["email"])
         registration(self.request).resend_verification(form.data["email"])
         self.request.override_renderer = template("link_sent")
         return {"purpose": VERIFY}

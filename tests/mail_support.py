@@ -1,0 +1,89 @@
+"""The transactional mail queue in tests: a queue per test, delivered on demand.
+
+``mail_queue`` sets ``mail.queue_path`` for the test's app and returns a
+:class:`QueueDelivery`: ``deliver()`` runs the app's queue processor once,
+with the app's ``mail.*`` settings (so into the ``smtp_server`` sink when a
+test uses it), the way ``authsite-mail --once`` would. Import the fixture
+where needed (``from tests.mail_support import mail_queue  # noqa: F401``).
+
+``include_mail_view`` is a test add-on (``pyramid.includes``): ``POST
+/test-mail`` queues one message to ``to`` and, with ``fail=1``, raises after
+queueing, so the request's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.mail import Message, queue_processor, send_mail
+
+
+class QueueDelivery:
+    def __init__(self, settings: dict, path: Path) -> None:
+        self.settings = settings
+        self.path = path
+
+    def _processor(self, overrides: dict):
+        settings = {
+            **self.settings,
+            **{k.replace("__", "."): v for k, v in overrides.items()},
+        }
+        return queue_processor(settings)
+
+    def deliver(self, **overrides) -> int:
+        """Run the queue processor once; return how many messages stay queued.
+
+        ``overrides`` are settings in ``make_wsgi``'s style (``mail__port=...``),
+        for tests whose app was built with them.
+        """
+        processor = self._processor(overrides)
+        processor.send_messages()
+        return processor.pending()
+
+    def pending(self) -> int:
+        return self._processor({}).pending()
+
+    def files(self, sub: str) -> list[str]:
+        """Names in the queue's ``cur``, ``new`` or ``tmp``."""
+        folder = self.path / sub
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture
+def mail_queue(app_settings, tmp_path) -> QueueDelivery:
+    path = tmp_path / "mail-queue"
+    app_settings["mail.queue_path"] = str(path)
+    return QueueDelivery(app_settings, path)
+
+
+# test add-on --------------------------------------------------------------------
+class MailTestResource:
+    def __init__(self, parent, name, request) -> None:
+        self.__parent__ = parent
+        self.__name__ = name
+
+
+def mail_view(context, request):
+    send_mail(
+        request,
+        Message(
+            subject="Queued by a test",
+            sender="Authsite <no-reply@example.test>",
+            recipients=[request.POST["to"]],
+            body="This message was queued in the request's transaction.",
+        ),
+    )
+    if request.POST.get("fail"):
+        raise RuntimeError("the view failed after queueing mail")
+    request.response.text = "queued"
+    return request.response
+
+
+def include_mail_view(config) -> None:
+    config.include("app.resources")
+    config.add_resource_child("/test-mail", MailTestResource)
+    config.add_view(
+        mail_view, context=MailTestResource, request_method="POST", require_csrf=False
+    )
