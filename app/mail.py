@@ -5,14 +5,23 @@ and registration's mail both use it). With ``mail.queue_path`` set, it hands
 the message to pyramid_mailer's ``send_to_queue``: ``get_mailer(request)``
 binds the mailer to ``request.tm`` (pyramid_tm's explicit manager), so
 repoze.sendmail writes the message into the queue's ``tmp/`` and joins that
-transaction; the commit moves it to ``new/``, an abort deletes it. A request
-therefore costs the same whether or not it mails, a rolled-back request sends
-nothing, and mail queued while the SMTP server is down waits in the queue.
+transaction; the commit moves it to ``new/``, an abort deletes it. No request
+waits for SMTP, a rolled-back request sends nothing, and mail queued while
+the SMTP server is down waits in the queue.
 
-Delivery is :class:`MailQueue`, repoze.sendmail's queue processor:
+:func:`queue_mail_task` goes one step further for requests whose answer
+must not depend on what they mail: it queues a *task*, composed at delivery
+(the look-up, the token, the message), so the request costs the same
+whatever the task will find. (Queueing the finished mail is not enough: the
+token write and the rendering made a reset for a known address take about
+twice as long as one for an unknown address, measured over a live server.)
+
+Delivery is :class:`MailQueue`, repoze.sendmail's queue processor (fixed to
+retry, and composing tasks in the app), so it runs with the app loaded:
 
 - production: ``authsite-mail production.ini`` (a loop) or
   ``authsite-mail --once production.ini`` from cron (:mod:`app.scripts.mail`);
+  repoze's own ``qp`` cannot compose tasks;
 - development (``app.env = development``): a daemon thread of the serving
   process (:class:`QueueRunner`), woken after each commit that queued mail.
 
@@ -33,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import secrets
@@ -40,10 +50,14 @@ import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
 from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import IRequestFactory
+from pyramid.request import Request
+from pyramid.scripting import prepare
 from pyramid_mailer import get_mailer
 from pyramid_mailer.interfaces import IMailer
 from pyramid_mailer.mailer import DebugMailer, Mailer
@@ -59,6 +73,7 @@ __all__ = [
     "Message",
     "mail_settings",
     "parse_settings",
+    "queue_mail_task",
     "queue_processor",
     "send_mail",
 ]
@@ -67,6 +82,8 @@ log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "app.mail.settings"
 RUNNER_KEY = "app.mail.runner"
+TASKS_KEY = "app.mail.tasks"
+TASK_HEADER = "X-Authsite-Mail-Task"
 ENVIRONMENTS = ("development", "production", "testing")
 
 
@@ -180,21 +197,28 @@ class _QueuedMessages(Maildir):
         )
 
 
-class _Attempt:
-    """The processor's mailer: passes messages on, noting whether the last failed."""
+class _Delivery:
+    """The processor's mailer: composes tasks, sends the rest, noting failures."""
 
-    def __init__(self, mailer) -> None:
+    def __init__(self, mailer, registry) -> None:
         self.mailer = mailer
+        self.registry = registry
         self.failed = False
+        self.composed = 0
 
     def send(self, fromaddr: str, toaddrs, message) -> None:
         self.failed = True
-        self.mailer.send(fromaddr, toaddrs, message)
+        name = message[TASK_HEADER]
+        if name is None:
+            self.mailer.send(fromaddr, toaddrs, message)
+        else:
+            run_mail_task(self.registry, str(name), message.get_payload(decode=True))
+            self.composed += 1
         self.failed = False
 
 
 class MailQueue(QueueProcessor):
-    """repoze.sendmail's queue processor, fixed to retry failed messages.
+    """repoze.sendmail's queue processor, fixed to retry, and composing mail tasks.
 
     Each message is delivered by at most one process at a time (repoze links
     it to ``.sending-<name>`` first). When delivery fails (SMTP down, a 4xx)
@@ -202,10 +226,22 @@ class MailQueue(QueueProcessor):
     (``MAX_SEND_TIME``) takes it for another process's delivery in progress;
     here the process that failed removes its own link, so the next run tries
     again. A permanent refusal (5xx) is set aside as ``.rejected-<name>``.
+
+    A task (:func:`queue_mail_task`) is composed in the app ``registry``; the
+    mail it queues goes out in the same run. A task that fails (database
+    down) stays queued, like undelivered mail.
     """
 
-    def __init__(self, mailer, queue_path: str) -> None:
-        super().__init__(_Attempt(mailer), queue_path, Maildir=_QueuedMessages)
+    def __init__(self, mailer, queue_path: str, registry) -> None:
+        super().__init__(
+            _Delivery(mailer, registry), queue_path, Maildir=_QueuedMessages
+        )
+
+    def send_messages(self) -> None:
+        self.mailer.composed = 0
+        super().send_messages()
+        if self.mailer.composed:
+            super().send_messages()
 
     def _parseMessage(self, fp):
         fromaddr, toaddrs, message = super()._parseMessage(fp)
@@ -221,7 +257,7 @@ class MailQueue(QueueProcessor):
                 os.remove(os.path.join(head, ".sending-" + tail))
 
     def pending(self) -> int:
-        """How many messages wait in the queue."""
+        """How many messages (and tasks) wait in the queue."""
         return sum(1 for _ in self.maildir)
 
 
@@ -231,31 +267,31 @@ def create_queue(path: str) -> None:
         (Path(path) / sub).mkdir(parents=True, exist_ok=True)
 
 
-def queue_processor(settings: Mapping[str, object]) -> MailQueue:
-    """The processor for an app's settings: into ``mail.dev_maildir`` if set, else SMTP."""
-    parsed = parse_settings(settings)
+def queue_processor(registry) -> MailQueue:
+    """The processor of an app: into ``mail.dev_maildir`` if set, else SMTP."""
+    settings = registry.settings
+    parsed = mail_settings(registry)
     if not parsed.queue_path:
         raise ConfigurationError("setting mail.queue_path: no mail queue is configured")
     if parsed.dev_maildir:
         mailer = DevMaildir(parsed.dev_maildir)
     else:
         mailer = Mailer.from_settings(settings, "mail.").smtp_mailer
-    create_queue(parsed.queue_path)
-    return MailQueue(mailer, parsed.queue_path)
+    return MailQueue(mailer, parsed.queue_path, registry)
 
 
 class QueueRunner:
     """Development: delivers the queue from a daemon thread of the serving process.
 
     It runs every ``mail.queue_interval`` seconds and right after each commit
-    that queued mail. It holds its app's registry only weakly and stops once
-    the app is gone (tests build many apps in one process).
+    that queued mail. It holds its app's registry only weakly (a processor is
+    made for each run) and stops once the app is gone: tests build many apps
+    in one process.
     """
 
-    def __init__(self, processor: MailQueue, interval: float, owner) -> None:
-        self.processor = processor
+    def __init__(self, registry, interval: float) -> None:
         self.interval = interval
-        self._owner = weakref.ref(owner)
+        self._registry = weakref.ref(registry)
         self._wake = threading.Event()
         self.thread = threading.Thread(target=self._run, name="mail-queue", daemon=True)
 
@@ -268,13 +304,23 @@ class QueueRunner:
             self._wake.set()
 
     def _run(self) -> None:
-        while self._owner() is not None:
+        while True:
+            registry = self._registry()
+            if registry is None:
+                return
             self._wake.clear()
             try:
-                self.processor.send_messages()
+                queue_processor(registry).send_messages()
             except Exception:  # the queue directory itself failed; try again later
                 log.exception("mail queue run failed")
+            del registry
             self._wake.wait(self.interval)
+
+
+def _queued(request) -> None:
+    runner = request.registry.get(RUNNER_KEY)
+    if runner is not None:
+        request.tm.get().addAfterCommitHook(runner.wake)
 
 
 def send_mail(request, message: Message) -> None:
@@ -289,9 +335,57 @@ def send_mail(request, message: Message) -> None:
         mailer.send_immediately(message, fail_silently=False)
         return
     mailer.send_to_queue(message)
-    runner = request.registry.get(RUNNER_KEY)
-    if runner is not None:
-        request.tm.get().addAfterCommitHook(runner.wake)
+    _queued(request)
+
+
+# mail tasks --------------------------------------------------------------------
+def add_mail_task(config, name: str, composer) -> None:
+    """``config.add_mail_task(name, composer)``: a task :func:`queue_mail_task` can queue."""
+    composer = config.maybe_dotted(composer)
+
+    def register() -> None:
+        config.registry.setdefault(TASKS_KEY, {})[name] = composer
+
+    config.action(("app.mail.task", name), register)
+
+
+def queue_mail_task(request, name: str, app_url: str, **values: str) -> None:
+    """Queue mail that is composed when the queue is delivered, not in this request.
+
+    For requests whose answer must not depend on what they mail, or whether
+    they mail at all: a reset request for an address that may or may not
+    have an account queues the same task either way, so it costs the same;
+    the look-up, the token and the message happen at delivery. There,
+    ``composer(request, **values)`` (``config.add_mail_task``) runs in a
+    transaction of its own, with a request on ``app_url`` (the public URL the
+    links must use), and sends what it has to with :func:`send_mail`.
+    Without a queue (development and testing only) it runs now, in this
+    request.
+    """
+    composer = request.registry.get(TASKS_KEY, {})[name]
+    if not mail_settings(request).queue_path:
+        composer(request, **values)
+        return
+    message = EmailMessage()
+    message[TASK_HEADER] = name
+    message.set_content(json.dumps({"app_url": app_url, "values": values}))
+    # Straight to the queue: a task is no mail (no recipient), and must never
+    # reach an SMTP server (repoze's plain `qp` cannot compose it and fails).
+    get_mailer(request).queue_delivery.send("", (), message)
+    _queued(request)
+
+
+def run_mail_task(registry, name: str, payload: bytes) -> None:
+    """Compose a queued task: its composer, in a request and transaction of its own."""
+    composer = registry[TASKS_KEY][name]
+    task = json.loads(payload)
+    factory = registry.queryUtility(IRequestFactory, default=Request)
+    with prepare(factory.blank("/", base_url=task["app_url"]), registry) as env:
+        request = env["request"]
+        request.root = env["root"]
+        with request.tm:
+            composer(request, **task["values"])
+    log.info("mail task %s composed", name)
 
 
 def includeme(config) -> None:
@@ -305,13 +399,12 @@ def includeme(config) -> None:
         mailer = Mailer.from_settings(settings, "mail.")
     config.registry.registerUtility(mailer, IMailer)
     config.add_request_method(get_mailer, "mailer", reify=True)
+    config.add_directive("add_mail_task", add_mail_task)
     if parsed.queue_path:
         # Create the queue now: an unusable path stops start-up, not a request.
         create_queue(parsed.queue_path)
         if parsed.environment == "development":
-            runner = QueueRunner(
-                queue_processor(settings), parsed.queue_interval, config.registry
-            )
+            runner = QueueRunner(config.registry, parsed.queue_interval)
             config.registry[RUNNER_KEY] = runner
             config.action(RUNNER_KEY, runner.start)  # once configuration succeeded
             log.info(

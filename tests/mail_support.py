@@ -1,10 +1,11 @@
 """The transactional mail queue in tests: a queue per test, delivered on demand.
 
 ``mail_queue`` sets ``mail.queue_path`` for the test's app and returns a
-:class:`QueueDelivery`: ``deliver()`` runs the app's queue processor once,
-with the app's ``mail.*`` settings (so into the ``smtp_server`` sink when a
-test uses it), the way ``authsite-mail --once`` would. Import the fixture
-where needed (``from tests.mail_support import mail_queue  # noqa: F401``).
+:class:`QueueDelivery`: ``deliver(app)`` runs that app's queue processor
+once, composing its mail tasks and sending with its ``mail.*`` settings (so
+into the ``smtp_server`` sink when a test uses it), the way ``authsite-mail
+--once`` would. Import the fixture where needed
+(``from tests.mail_support import mail_queue  # noqa: F401``).
 
 ``include_mail_view`` is a test add-on (``pyramid.includes``): ``POST
 /test-mail`` queues one message to ``to`` and, with ``fail=1``, raises after
@@ -21,29 +22,22 @@ from app.mail import Message, queue_processor, send_mail
 
 
 class QueueDelivery:
-    def __init__(self, settings: dict, path: Path) -> None:
-        self.settings = settings
+    def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _processor(self, overrides: dict):
-        settings = {
-            **self.settings,
-            **{k.replace("__", "."): v for k, v in overrides.items()},
-        }
-        return queue_processor(settings)
+    def deliver(self, app) -> int:
+        """Run ``app``'s queue processor once; return how many messages stay queued.
 
-    def deliver(self, **overrides) -> int:
-        """Run the queue processor once; return how many messages stay queued.
-
-        ``overrides`` are settings in ``make_wsgi``'s style (``mail__port=...``),
-        for tests whose app was built with them.
+        ``app`` is a webtest app built with the test's settings (for a live
+        server, one built with the same overrides does the same).
         """
-        processor = self._processor(overrides)
+        processor = queue_processor(app.app.registry)
         processor.send_messages()
         return processor.pending()
 
     def pending(self) -> int:
-        return self._processor({}).pending()
+        """Messages and tasks waiting (in ``new`` and ``cur``, dot-files aside)."""
+        return len([n for n in self.files("new") + self.files("cur") if n[0] != "."])
 
     def files(self, sub: str) -> list[str]:
         """Names in the queue's ``cur``, ``new`` or ``tmp``."""
@@ -55,7 +49,7 @@ class QueueDelivery:
 def mail_queue(app_settings, tmp_path) -> QueueDelivery:
     path = tmp_path / "mail-queue"
     app_settings["mail.queue_path"] = str(path)
-    return QueueDelivery(app_settings, path)
+    return QueueDelivery(path)
 
 
 # test add-on --------------------------------------------------------------------

@@ -9,8 +9,9 @@ submodules): ``config.include("app.registration")``
   checks argon2id hashes kept in this package's own tables;
 - adds a ``jwt`` callback that ends sessions of deleted users and those
   issued before a password reset (:mod:`app.registration.sessions`);
-- adds a ``signin`` callback throttling magic-link requests and an
-  ``UnverifiedAccountClaimed`` subscriber (:mod:`app.registration.hooks`);
+- adds a ``signin`` callback throttling magic-link requests, an
+  ``UnverifiedAccountClaimed`` subscriber and the mail tasks of the reset
+  and verification-resend forms (:mod:`app.registration.hooks`);
 - mounts ``/signup``, ``/account/verify``, ``/account/reset`` and, when
   ``app.env = development`` and ``mail.dev_maildir`` is set, ``/dev/mail``.
 
@@ -70,7 +71,14 @@ def registration_settings(registry_or_request) -> RegistrationSettings:
 
 def includeme(config) -> None:
     from app.registration.credentials import credentials_provider
-    from app.registration.hooks import throttle_magic_links, unverified_account_claimed
+    from app.registration.hooks import (
+        RESEND_TASK,
+        RESET_TASK,
+        compose_resend,
+        compose_reset,
+        throttle_magic_links,
+        unverified_account_claimed,
+    )
     from app.registration.passwords import (
         PasswordHasher,
         PasswordPolicy,
@@ -138,6 +146,8 @@ def includeme(config) -> None:
     config.add_auth_callback("jwt", guard.jwt_callback)
     config.add_auth_callback("signin", throttle_magic_links)
     config.add_subscriber(unverified_account_claimed, UnverifiedAccountClaimed)
+    config.add_mail_task(RESET_TASK, compose_reset)
+    config.add_mail_task(RESEND_TASK, compose_resend)
     config.add_view_deriver(form_body_view, under="secured_view", over="csrf_view")
 
     config.add_resource_child(SIGNUP_PATH, SignupResource)

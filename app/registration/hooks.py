@@ -1,4 +1,4 @@
-"""Registration's hooks into the core's extension points (besides its provider).
+"""Registration's hooks into the core's extension points, and its mail tasks.
 
 - :func:`throttle_magic_links`, a ``signin`` callback: the core asks it before
   mailing a magic link (``email={"verificationRequest": True}``); it counts the
@@ -9,6 +9,11 @@
 - :func:`unverified_account_claimed`, an ``UnverifiedAccountClaimed``
   subscriber: drops the password of the claimed account, ends its JWT
   sessions and tells the owner (:meth:`Registration.account_claimed`).
+- :data:`RESET_TASK` and :data:`RESEND_TASK`, mail tasks
+  (:func:`app.mail.queue_mail_task`): the reset and verification-resend
+  forms answer before the address is looked at; the look-up, the token and
+  the mail happen when the queue is delivered, so the answer takes as long
+  for an address with an account as for one without.
 """
 
 from __future__ import annotations
@@ -33,6 +38,18 @@ def throttle_magic_links(request, *, user=None, email=None, **kw) -> bool:
         if wait is not None:
             raise RateLimited("magic-link requests over the limit", retry_after=wait)
     return True
+
+
+RESET_TASK = "registration.reset"
+RESEND_TASK = "registration.verification-resend"
+
+
+def compose_reset(request, *, email: str) -> None:
+    request.find_service(IRegistration).request_reset(email)
+
+
+def compose_resend(request, *, email: str) -> None:
+    request.find_service(IRegistration).resend_verification(email)
 
 
 def unverified_account_claimed(event: UnverifiedAccountClaimed) -> None:

@@ -113,8 +113,13 @@ class DevMailbox:
         return sorted(files, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
 
 
+def public_app_url(request) -> str:
+    """The site's public URL (origin and script name), for links in mail."""
+    return public_origin(request) + request.script_name
+
+
 class RequestLinks:
-    """Absolute URLs of the pages mail links to, on the site's public origin."""
+    """Absolute URLs of the pages mail links to, on the site's public URL."""
 
     def __init__(self, request) -> None:
         self.request = request
@@ -125,7 +130,7 @@ class RequestLinks:
             find_resource(request.root, path),
             *elements,
             query=query,
-            app_url=public_origin(request) + request.script_name,
+            app_url=public_app_url(request),
         )
 
     def verify(self, token: str) -> str:

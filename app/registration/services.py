@@ -16,8 +16,10 @@ Uniform answers, on purpose (no account enumeration):
 - :meth:`Registration.request_reset`: returns nothing either way.
 
 Mail is handed to :func:`app.mail.send_mail`, which queues it in the
-request's transaction: a reset for a known address costs the request what
-one for an unknown address costs, up to the database work.
+request's transaction. :meth:`Registration.request_reset` and
+:meth:`Registration.resend_verification` run when the queue is delivered
+(mail tasks, see :mod:`app.registration.hooks`), so the forms asking for
+them answer before any account is looked at.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``authsite-mail [--once] <config_uri>``: deliver the queued mail.
 
-Requests queue mail in ``mail.queue_path`` (:mod:`app.mail`); this command
-sends it with the ``mail.*`` settings of the same ini file (SMTP
+Requests queue mail, and mail tasks, in ``mail.queue_path`` (:mod:`app.mail`);
+this command loads the app from the same ini file, composes the tasks (they
+read the database) and sends the mail with its ``mail.*`` settings (SMTP
 ``mail.host``, ``mail.port``, ``mail.username``, ``mail.password``,
 ``mail.tls``/``mail.ssl``). It runs until stopped, going through the queue
 every ``mail.queue_interval`` seconds (a service, e.g. a systemd unit);
@@ -19,9 +20,9 @@ import signal
 import sys
 import threading
 
-from pyramid.paster import get_appsettings, setup_logging
+from pyramid.paster import bootstrap, setup_logging
 
-from app.mail import parse_settings, queue_processor
+from app.mail import mail_settings, queue_processor
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +37,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     setup_logging(args.config_uri)
-    settings = get_appsettings(args.config_uri)
-    processor = queue_processor(settings)
-    if args.once:
-        processor.send_messages()
-        return 0
-    interval = parse_settings(settings).queue_interval
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    log.info("delivering mail queued in %s every %ss", processor.maildir.path, interval)
-    try:
-        while not stop.is_set():
+    with bootstrap(args.config_uri) as env:
+        registry = env["registry"]
+        processor = queue_processor(registry)
+        if args.once:
             processor.send_messages()
-            stop.wait(interval)
-    except KeyboardInterrupt:
-        pass
+            return 0
+        interval = mail_settings(registry).queue_interval
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        log.info(
+            "delivering mail queued in %s every %ss", processor.maildir.path, interval
+        )
+        try:
+            while not stop.is_set():
+                processor.send_messages()
+                stop.wait(interval)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 
