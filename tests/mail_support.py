@@ -28,10 +28,12 @@ class QueueDelivery:
     def deliver(self, app) -> int:
         """Run ``app``'s queue processor once; return how many messages stay queued.
 
-        ``app`` is a webtest app built with the test's settings (for a live
-        server, one built with the same overrides does the same).
+        ``app``: a webtest app, or anything with the app's ``registry`` (the
+        ``live_app`` fixture's apps). Another app built with the same
+        settings does the same work.
         """
-        processor = queue_processor(app.app.registry)
+        registry = getattr(app, "registry", None) or app.app.registry
+        processor = queue_processor(registry)
         processor.send_messages()
         return processor.pending()
 
