@@ -19,12 +19,12 @@ def form_body_view(view, info):
     """A view deriver: registration's POSTs answer 400 to a body they cannot read.
 
     Pyramid's CSRF check (the next deriver) and the views read
-    ``request.POST``, which raises on a ``Content-Type`` naming an unknown
-    charset (``LookupError``), bytes invalid in the named one
-    (``UnicodeDecodeError``) or a multipart body without a usable boundary
-    (``ValueError``); that was a 500. Decoding once here, first, turns those
-    into :class:`UnreadableForm` (the 400 page). Views of other packages are
-    left as they are.
+    ``request.POST``, which raises on a ``Content-Type`` naming a charset
+    other than UTF-8 (WebOb raises ``DeprecationWarning``) and on a multipart
+    body it cannot split (``ValueError``); that was a 500. (Bytes that are
+    not UTF-8 are decoded with replacement characters.) Decoding once here, first,
+    turns those into :class:`UnreadableForm` (the 400 page). Views of other
+    packages are left as they are.
     """
     context = info.options.get("context")
     if not (isinstance(context, type) and IRegistrationPage.implementedBy(context)):
@@ -34,7 +34,7 @@ def form_body_view(view, info):
         if request.method == "POST":
             try:
                 request.POST  # noqa: B018 - decoded (and kept) by WebOb, or refused
-            except (LookupError, UnicodeDecodeError, ValueError) as exc:
+            except (DeprecationWarning, ValueError) as exc:
                 raise UnreadableForm(type(exc).__name__) from None
         return view(context, request)
 

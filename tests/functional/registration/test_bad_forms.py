@@ -1,0 +1,87 @@
+"""No 5xx from registration's forms, whatever the body: a 400 page instead.
+
+Every POST form of the package gets, with a valid CSRF cookie and token,
+bodies WebOb cannot read (a charset other than UTF-8, a multipart body
+without a boundary), bytes that are not UTF-8, and fields far over any
+limit. Before the form-body check a foreign charset was a 500 on each.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+FORMS = [
+    "/signup",
+    "/account/reset",
+    "/account/reset/confirm",
+    "/account/verify",
+    "/account/verify/resend",
+]
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def browser(make_app):
+    """A browser holding registration's CSRF cookie, and the token for its forms."""
+    app = make_app()
+    token = _CSRF.search(app.get("/signup").text)[1]
+    return app, token
+
+
+def post(app, path: str, content_type: str, body: bytes):
+    return app.post(path, body, headers={"Content-Type": content_type}, status="*")
+
+
+@pytest.mark.parametrize("path", FORMS)
+@pytest.mark.parametrize("charset", ["x-unknown-42", "utf-16", "latin-1"])
+def test_a_foreign_or_unknown_charset_is_a_400_page(browser, path, charset):
+    app, token = browser
+    body = f"csrf_token={token}&email=a%40example.com".encode()
+
+    answer = post(
+        app, path, f"application/x-www-form-urlencoded; charset={charset}", body
+    )
+
+    assert answer.status_int == 400
+    assert "Form not readable" in answer.text
+    assert "Traceback" not in answer.text
+
+
+@pytest.mark.parametrize("path", FORMS)
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "multipart/form-data; boundary="]
+)
+def test_a_multipart_body_without_a_boundary_is_a_400_page(browser, path, content_type):
+    app, _ = browser
+
+    answer = post(app, path, content_type, b"--zz\r\nnot a form\r\n--zz--\r\n")
+
+    assert answer.status_int == 400
+    assert "Form not readable" in answer.text
+
+
+@pytest.mark.parametrize("path", FORMS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"email=%ff%fe&password=%c3%28&password_confirm=%c3%28",
+        b"email=\xff\xfe&password=\xc3\x28&password_confirm=\xc3\x28",
+        b"email=" + b"a" * 1_000_000 + b"&name=" + b"n" * 100_000,
+        b"email=&token=" + b"t" * 100_000,
+    ],
+    ids=["percent-encoded-non-utf8", "raw-non-utf8", "huge-fields", "huge-token"],
+)
+def test_bad_bytes_and_huge_fields_are_answered_by_the_form(browser, path, body):
+    app, token = browser
+
+    answer = post(
+        app,
+        path,
+        "application/x-www-form-urlencoded",
+        f"csrf_token={token}&".encode() + body,
+    )
+
+    assert answer.status_int == 400  # the form with its errors, or "link not valid"
+    assert "Something went wrong" not in answer.text
