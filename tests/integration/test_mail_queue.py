@@ -16,12 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from aiosmtpd.controller import Controller
-from pyramid.exceptions import ConfigurationError
 from webtest import TestApp
 
-from app.mail import parse_settings
 from tests.conftest import ROOT, SMTPSink, free_port
 from tests.functional.registration.helpers import link_to, signup, unique_email
 from tests.mail_support import mail_queue  # noqa: F401 - fixture
@@ -143,14 +140,3 @@ def test_under_pserve_in_development_a_thread_delivers_the_queue(
         time.sleep(0.02)
     assert len(list(maildir.glob("*.eml"))) == 1
     assert mail_queue.pending() == 0
-
-
-def test_production_needs_a_queue_and_no_dev_maildir():
-    base = {"app.env": "production"}
-    with pytest.raises(ConfigurationError, match="mail.queue_path"):
-        parse_settings(base, environ={})
-    with pytest.raises(ConfigurationError, match="mail.dev_maildir"):
-        parse_settings(
-            {**base, "mail.queue_path": "/q", "mail.dev_maildir": "/d"}, environ={}
-        )
-    assert parse_settings({**base, "mail.queue_path": "/q"}, environ={}).queue_path
