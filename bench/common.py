@@ -1,21 +1,41 @@
-"""Shared bench plumbing: a real app served by waitress in a subprocess, and a
-keep-alive HTTP load generator running in other processes."""
+"""Shared bench plumbing: a throwaway database, apps served by waitress in
+subprocesses, and a keep-alive HTTP load generator in processes of its own.
+
+Everything a benchmark starts is bounded (requests by count, loads by time)
+and stopped when it ends; nothing here is imported by the app.
+"""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+#: where ``--database postgresql`` creates (and drops) its throwaway database
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DATABASES = ("sqlite", "postgresql")
+#: variables that would override the settings a bench server is given
+_OVERRIDING_ENV = ("DATABASE_URL", "REDIS_URL")
 
 
 def free_port() -> int:
@@ -24,8 +44,57 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench_settings(db_path: str, **overrides: str) -> dict[str, str]:
-    """The site as development.ini configures it, minus the debug toolbar."""
+def migrate(url: str) -> None:
+    """``alembic upgrade head`` on ``url`` with the project's own migrations."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(ROOT / "migrations"))
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database(kind: str, *, postgres_url: str = POSTGRES_URL) -> Iterator[str]:
+    """A freshly migrated database of ``kind`` for one run; removed afterwards.
+
+    SQLite is a file in a temporary directory; PostgreSQL a database of its
+    own, with a random name, on the server of ``postgres_url``.
+    """
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="authsite-bench-") as tmp:
+            url = f"sqlite:///{tmp}/bench.sqlite"
+            migrate(url)
+            yield url
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown database {kind!r}; expected one of {DATABASES}")
+    name = f"authsite_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = sa.make_url(postgres_url).set(database=name)
+            url = url.render_as_string(hide_password=False)
+            migrate(url)
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def product_settings(
+    database_url: str, origin: str, workdir: str, **overrides: str
+) -> dict[str, str]:
+    """The site as development.ini configures it, minus the debug toolbar,
+    with throttling off (a load from one address would trip it) and mail
+    written to ``workdir``."""
     from pyramid.paster import get_appsettings
 
     settings = dict(get_appsettings(str(ROOT / "development.ini")))
@@ -34,10 +103,11 @@ def bench_settings(db_path: str, **overrides: str) -> dict[str, str]:
         {
             "app.env": "testing",
             "auth.secret": BENCH_SECRET,
-            "sqlalchemy.url": f"sqlite:///{db_path}",
+            "auth.url": origin,
+            "sqlalchemy.url": database_url,
             "ratelimit.enabled": "false",
             "pyramid.reload_templates": "false",
-            "mail.dev_maildir": str(Path(db_path).parent / "mail"),
+            "mail.dev_maildir": str(Path(workdir) / "mail"),
         }
     )
     settings.update(overrides)
@@ -45,38 +115,61 @@ def bench_settings(db_path: str, **overrides: str) -> dict[str, str]:
 
 
 class Server:
-    """``python -m bench.serve`` in a subprocess: the real app under waitress."""
+    """``python -m bench.serve`` in a subprocess: one app under waitress.
 
-    def __init__(self, *extra_args: str, threads: int = 4) -> None:
+    ``app`` is ``product`` (the site, on ``database_url``) or ``plain`` (the
+    yardstick of ``bench.plain``); every server gets the same waitress
+    settings, so the apps are the only difference.
+    """
+
+    def __init__(
+        self,
+        app: str,
+        *,
+        threads: int,
+        database_url: str = "",
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        self.app = app
         self.port = free_port()
-        self.tmp = tempfile.TemporaryDirectory(prefix="authsite-bench-")
-        self.db = os.path.join(self.tmp.name, "bench.sqlite")
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.serve",
-            "--port",
-            str(self.port),
-            "--db",
-            self.db,
-            "--threads",
-            str(threads),
-            *extra_args,
-        ]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        self.ready = (
-            self.proc.stdout.readline().strip()
-        )  # the server prints one line when up
-        if not self.ready.startswith("READY"):
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.workdir = tempfile.TemporaryDirectory(prefix="authsite-bench-")
+        cmd = [sys.executable, "-m", "bench.serve", app, "--port", str(self.port)]
+        cmd += ["--threads", str(threads), "--workdir", self.workdir.name]
+        cmd += ["--database-url", database_url]
+        for key, value in (settings or {}).items():
+            cmd += ["--set", f"{key}={value}"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AUTH_")}
+        for name in _OVERRIDING_ENV:
+            env.pop(name, None)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        ready = self.proc.stdout.readline().strip()  # one line once it listens
+        if ready != "READY":
             self.close()
-            raise RuntimeError(f"bench server failed to start: {self.ready!r}")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+            raise RuntimeError(f"bench server {app!r} failed to start: {ready!r}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server has used so far, every thread's (waitress
+        included), from ``/proc/<pid>/task/*/schedstat`` in nanoseconds
+        (Linux; ``/proc/<pid>/stat``'s clock ticks are too coarse)."""
+        total = 0
+        for task in os.listdir(f"/proc/{self.proc.pid}/task"):
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+                with open(f"/proc/{self.proc.pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except FileNotFoundError:  # a thread that ended meanwhile
+                continue
+        return total / 1e9
+
+    def rss_mib(self) -> float:
+        """The server's resident memory now (``VmRSS``), in MiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS in /proc/{self.proc.pid}/status")
 
     def close(self) -> None:
         self.proc.terminate()
@@ -84,16 +177,9 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.tmp.cleanup()
-
-
-def parse_cookie_header(header: str) -> dict[str, str]:
-    jar = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            jar[name] = value
-    return jar
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.workdir.cleanup()
 
 
 def update_jar(jar: dict[str, str], set_cookies: list[str]) -> None:
@@ -110,10 +196,10 @@ def update_jar(jar: dict[str, str], set_cookies: list[str]) -> None:
 class _Connection:
     """A minimal keep-alive HTTP/1.1 client on a raw socket.
 
-    The load generator shares this machine's cores with the server it
-    measures, so it does as little as it can: one pre-built request line,
-    and only the status, ``Content-Length`` and ``Set-Cookie`` read from the
-    answer (``http.client`` costs several times more per request).
+    The load generator shares this machine's cores with the servers it
+    measures, so it does as little as it can: one pre-built request, and
+    only the status, ``Content-Length``, ``Set-Cookie`` and the body's first
+    byte read from the answer (``http.client`` costs several times more).
     """
 
     def __init__(self, port: int) -> None:
@@ -121,14 +207,18 @@ class _Connection:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
 
-    def get(self, request: bytes) -> tuple[int, list[str]]:
+    def _fill(self, buffer: bytes) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        return buffer + chunk
+
+    def get(self, request: bytes) -> tuple[int, list[str], bytes]:
+        """Send ``request``; return the status, Set-Cookie values and body."""
         self.sock.sendall(request)
         buffer = self.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            buffer += chunk
+            buffer = self._fill(buffer)
         head = buffer[:end].decode("latin-1").split("\r\n")
         status = int(head[0].split(" ", 2)[1])
         length = 0
@@ -142,43 +232,52 @@ class _Connection:
                 set_cookies.append(value.strip())
         body_end = end + 4 + length
         while len(buffer) < body_end:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            buffer += chunk
+            buffer = self._fill(buffer)
         self.buffer = buffer[body_end:]
-        return status, set_cookies
+        return status, set_cookies, buffer[end + 4 : body_end]
 
     def close(self) -> None:
         self.sock.close()
 
 
-def _client(
-    port: int, path: str, headers: dict, count: int, deadline: float, out
-) -> None:
-    # Like a browser, send back whatever cookies the previous answer set.
-    conn = _Connection(port)
-    jar = parse_cookie_header(headers.get("Cookie", ""))
-    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
-    request = b""
-    latencies = []
-    errors = 0
-    for _ in range(count):
-        if time.monotonic() > deadline:
-            break
-        if not request:  # rebuilt only when a cookie changed
-            cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
-            request = head + f"Cookie: {cookie}\r\n\r\n".encode()
-        start = time.perf_counter()
-        status, set_cookies = conn.get(request)
-        latencies.append(time.perf_counter() - start)
-        if status != 200:
-            errors += 1
-        if set_cookies:
-            update_jar(jar, set_cookies)
-            request = b""
-    conn.close()
-    out.put((latencies, errors))
+def _client(port, path, jar, count, deadline, expect, start_line, out) -> None:
+    """One load client: ``count`` GETs on one connection, until ``deadline``.
+
+    Like a browser, it sends back whatever cookies the previous answer set.
+    An answer is a failure unless it is a 200 whose body starts with
+    ``expect``: a server that stopped finding the session (answering
+    ``null`` fast) must not pass for a fast one. It reports its latencies,
+    failures and the ``perf_counter`` window it sent in (a system-wide
+    monotonic clock on Linux, so windows of several processes compare).
+    """
+    latencies: list[float] = []
+    failures = 0
+    started = 0.0
+    try:
+        conn = _Connection(port)
+        start_line.wait(30)  # every client connected: they start together
+        head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
+        request = b""
+        started = time.perf_counter()
+        for _ in range(count):
+            if time.monotonic() > deadline:
+                break
+            if not request:  # rebuilt only when a cookie changed
+                cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+                request = head + f"Cookie: {cookie}\r\n\r\n".encode()
+            start = time.perf_counter()
+            status, set_cookies, body = conn.get(request)
+            latencies.append(time.perf_counter() - start)
+            if status != 200 or not body.startswith(expect):
+                failures += 1
+            if set_cookies:
+                update_jar(jar, set_cookies)
+                request = b""
+        conn.close()
+    except (OSError, threading.BrokenBarrierError):
+        failures += 1  # refused, reset or timed out: counted, and the client stops
+        start_line.abort()  # no other client waits for this one
+    out.put((latencies, failures, started, time.perf_counter()))
 
 
 @dataclass
@@ -187,46 +286,53 @@ class LoadResult:
     seconds: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    failures: int
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
+        return self.requests / self.seconds if self.seconds else 0.0
 
 
 def load(
     port: int,
     path: str,
-    headers: dict,
+    cookies: dict[str, str],
     *,
     requests: int,
-    clients: int = 2,
-    max_seconds: float = 60.0,
+    clients: int,
+    max_seconds: float,
+    expect: bytes = b"",
 ) -> LoadResult:
-    """Send ``requests`` keep-alive GETs from ``clients`` processes (bounded in time)."""
+    """``requests`` keep-alive GETs of ``path``, shared by ``clients``
+    processes, each starting from ``cookies``; stopped after ``max_seconds``."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    per_client = requests // clients
+    start_line = ctx.Barrier(clients)
+    per_client = max(1, requests // clients)
     deadline = time.monotonic() + max_seconds
-    procs = [
-        ctx.Process(
-            target=_client, args=(port, path, headers, per_client, deadline, out)
-        )
-        for _ in range(clients)
-    ]
-    start = time.perf_counter()
+    args = (port, path, dict(cookies), per_client, deadline, expect, start_line, out)
+    procs = [ctx.Process(target=_client, args=args) for _ in range(clients)]
     for p in procs:
         p.start()
-    results = [out.get() for _ in procs]
-    elapsed = time.perf_counter() - start
-    for p in procs:
-        p.join()
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = sum(e for _, e in results)
+    try:
+        # the clients stop at the deadline; a socket timeout is 30 s more
+        results = [out.get(timeout=max_seconds + 60) for _ in procs]
+    except queue.Empty:
+        raise RuntimeError("a load client did not report") from None
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+    latencies = sorted(x for lat, *_ in results for x in lat)
+    failures = sum(r[1] for r in results)
+    if not latencies:
+        return LoadResult(0, 0.0, 0.0, 0.0, failures)
+    seconds = max(r[3] for r in results) - min(r[2] for r in results if r[0])
     return LoadResult(
         requests=len(latencies),
-        seconds=elapsed,
+        seconds=seconds,
         p50_ms=statistics.median(latencies) * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        errors=errors,
+        failures=failures,
     )

@@ -1,8 +1,10 @@
-"""Serve the real site plus one bare JSON view under waitress, for benchmarks.
+"""Serve one benchmarked app under waitress: ``python -m bench.serve APP``.
 
-``python -m bench.serve --port N --db FILE`` migrates a fresh SQLite file,
-builds the app with ``app.main`` and adds ``GET /bare`` (a plain Pyramid JSON
-view on the root, no session read), then prints ``READY`` and serves.
+``product`` is the site built by ``app.main`` with :func:`bench.common.product_settings`
+on an already migrated database; ``plain`` is the yardstick of
+:mod:`bench.plain`. Both get the same waitress settings from the command line.
+The process prints ``READY`` once its socket listens, then serves until
+terminated.
 """
 
 from __future__ import annotations
@@ -11,44 +13,44 @@ import argparse
 import logging
 import sys
 
-from pyramid.config import Configurator
-from waitress import serve
+from waitress.server import create_server
 
-from app import main
-from app.resources import Root
-from bench.common import bench_settings
+from bench.common import BENCH_SECRET, product_settings
 
 
-def bare(request):
-    return {"ok": True}
+def build(args: argparse.Namespace):
+    if args.app == "plain":
+        from bench.plain import make_app
 
+        return make_app(BENCH_SECRET)
+    from app import main
 
-def build(db: str, **overrides: str):
-    from tests.conftest import migrate
-
-    migrate(f"sqlite:///{db}")
-    wsgi = main({}, **bench_settings(db, **overrides))
-    config = Configurator(registry=wsgi.registry)
-    config.add_view(
-        bare, context=Root, name="bare", renderer="json", request_method="GET"
+    overrides = dict(s.split("=", 1) for s in args.set)
+    origin = f"http://127.0.0.1:{args.port}"
+    return main(
+        {}, **product_settings(args.database_url, origin, args.workdir, **overrides)
     )
-    config.commit()
-    return wsgi
 
 
 def run() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("app", choices=("product", "plain"))
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--database-url", default="")
     parser.add_argument("--set", action="append", default=[], help="key=value setting")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    overrides = dict(s.split("=", 1) for s in args.set)
-    wsgi = build(args.db, **overrides)
-    print("READY", flush=True)
+    # "Task queue depth is N": every thread was busy for a moment, which is
+    # what a load test does; said for every app alike, it is only noise here
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    server = create_server(
+        build(args), host="127.0.0.1", port=args.port, threads=args.threads
+    )
+    print("READY", flush=True)  # create_server has bound the socket
     sys.stdout.close()
-    serve(wsgi, host="127.0.0.1", port=args.port, threads=args.threads, _quiet=True)
+    server.run()
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ PASSWORD = "violet tractor umbrella 42"  # noqa: S105 - bench data
 
 def build(tmp: str) -> TestApp:
     from app import main
-    from bench.common import bench_settings
-    from tests.conftest import migrate
+    from bench.common import migrate, product_settings
 
-    db = str(Path(tmp) / "bench.sqlite")
-    migrate(f"sqlite:///{db}")
-    settings = bench_settings(
-        db,
+    url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+    migrate(url)
+    settings = product_settings(
+        url,
+        "http://localhost",
+        tmp,
         **{
             "ratelimit.enabled": "true",
             "ratelimit.storage_url": "memory://",

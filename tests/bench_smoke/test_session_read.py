@@ -1,0 +1,57 @@
+"""The session-read benchmark runs end to end on a tiny bounded load: both
+servers start, answer 200 with the signed-in session, and the run yields
+figures. No timing is asserted; the figures are for people to read."""
+
+from __future__ import annotations
+
+from bench.common import Server, load
+from bench.plain import COOKIE
+from bench.session_read import CONTENDERS, EMAIL, SESSION_PATH, measure, report
+from tests.conftest import POSTGRES_URL
+
+
+def test_measures_product_and_plain(db_backend):
+    run = measure(
+        database_kind=db_backend,
+        rounds=2,
+        requests=50,
+        clients=1,
+        threads=2,
+        warmup=0,
+        max_seconds=60,
+        postgres_url=POSTGRES_URL,
+    )
+
+    assert {c.app for c in CONTENDERS} == {"product", "plain"}
+    for c in CONTENDERS:
+        for r in run.rounds[c.name]:
+            assert (r.load.requests, r.load.failures) == (50, 0)
+            assert r.load.rps > 0 and 0 < r.load.p50_ms <= r.load.p99_ms
+            assert r.cpu_us > 0
+        assert len(run.rounds[c.name]) == 2
+        # before and after the load, the session of the account signed in
+        assert [s["user"]["email"] for s in run.sessions[c.name]] == [EMAIL, EMAIL]
+        assert run.rss_mib[c.name] > 0
+    text = report(run)
+    assert f"{db_backend}" in text
+    for line in ("product/plain throughput: ", "product/plain p99: "):
+        assert line in text
+
+
+def test_an_answer_without_a_session_counts_as_a_failure():
+    """A server that stops finding the session answers ``null`` quickly; the
+    load generator must not count that as a served session read."""
+    server = Server("plain", threads=1)
+    try:
+        result = load(
+            server.port,
+            SESSION_PATH,
+            {COOKIE: "not-a-token"},
+            requests=10,
+            clients=1,
+            max_seconds=30,
+            expect=b"{",
+        )
+    finally:
+        server.close()
+    assert (result.requests, result.failures) == (10, 10)
