@@ -23,7 +23,7 @@ retry, and composing tasks in the app), so it runs with the app loaded:
   ``authsite-mail --once production.ini`` from cron (:mod:`app.scripts.mail`);
   repoze's own ``qp`` cannot compose tasks;
 - development (``app.env = development``): a daemon thread of the serving
-  process (:class:`QueueRunner`), woken after each commit that queued mail.
+  process (:class:`QueueRunner`), woken after each request that queued mail.
 
 Settings (pyramid_mailer's own ``mail.host``, ``mail.port``, ``mail.username``,
 ``mail.password``, ``mail.tls``, ``mail.ssl``, ``mail.default_sender``, plus):
@@ -182,19 +182,26 @@ class DevMailer(DebugMailer):
 
 
 class _QueuedMessages(Maildir):
-    """repoze.sendmail's maildir, listing queued messages only.
+    """repoze.sendmail's maildir, listing queued messages only, oldest first.
 
     repoze's ``Maildir.__iter__`` globs every name, dot-files included, so
     the processor's own ``.sending-<name>`` (in-flight) and
     ``.rejected-<name>`` (refused) links would be delivered as messages of
     their own: duplicates, and refused mail sent again on every run. The
-    maildir convention (and repoze's own comment) is to skip them.
+    maildir convention (and repoze's own comment) is to skip them. It also
+    fails when another process delivers a file between listing and reading
+    its time; such a file is simply not listed.
     """
 
     def __iter__(self):
-        return (
-            p for p in super().__iter__() if not os.path.basename(p).startswith(".")
-        )
+        found = []
+        for folder in (self.subdir_new, self.subdir_cur):
+            for path in folder.iterdir():
+                if path.name.startswith("."):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    found.append((path.stat().st_mtime, str(path)))
+        return iter(name for _, name in sorted(found))
 
 
 class _Delivery:
@@ -283,7 +290,7 @@ def queue_processor(registry) -> MailQueue:
 class QueueRunner:
     """Development: delivers the queue from a daemon thread of the serving process.
 
-    It runs every ``mail.queue_interval`` seconds and right after each commit
+    It runs every ``mail.queue_interval`` seconds and right after each request
     that queued mail. It holds its app's registry only weakly (a processor is
     made for each run) and stops once the app is gone: tests build many apps
     in one process.
@@ -298,10 +305,9 @@ class QueueRunner:
     def start(self) -> None:
         self.thread.start()
 
-    def wake(self, committed: bool = True) -> None:
-        """An after-commit hook: deliver now what the transaction queued."""
-        if committed:
-            self._wake.set()
+    def wake(self, request=None) -> None:
+        """A finished callback: deliver now what the request queued."""
+        self._wake.set()
 
     def _run(self) -> None:
         while True:
@@ -320,7 +326,10 @@ class QueueRunner:
 def _queued(request) -> None:
     runner = request.registry.get(RUNNER_KEY)
     if runner is not None:
-        request.tm.get().addAfterCommitHook(runner.wake)
+        # Once the request is over (its transaction committed or not): an
+        # after-commit hook would make the transaction abort the committed
+        # queue entry again afterwards, which repoze logs as an error.
+        request.add_finished_callback(runner.wake)
 
 
 def send_mail(request, message: Message) -> None:

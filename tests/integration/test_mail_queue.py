@@ -134,7 +134,7 @@ def test_under_pserve_in_development_a_thread_delivers_the_queue(
 
     signup(browser, unique_email(), status=302)
 
-    # woken by the commit; bounded wait for the thread, no delivery by the test
+    # woken as the request ends; a bounded wait for the thread, no delivery by the test
     deadline = time.monotonic() + 10
     while not list(maildir.glob("*.eml")) and time.monotonic() < deadline:
         time.sleep(0.02)
