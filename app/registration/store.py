@@ -32,6 +32,10 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 UNUSABLE_HASH = "!unverified-account-claimed"
 
 
+def usable(hash: str) -> bool:
+    return not hash.startswith("!")
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -67,7 +71,7 @@ class Credential:
 
     @property
     def usable(self) -> bool:
-        return not self.hash.startswith("!")
+        return usable(self.hash)
 
 
 # The core's users table, by name: registration does not import the core's models.
@@ -154,7 +158,7 @@ class CredentialStore:
             )
             self.db.flush()
             return False
-        had_password = not row.hash.startswith("!")
+        had_password = usable(row.hash)
         row.hash = UNUSABLE_HASH
         row.updated_at = now
         row.session_version = (row.session_version or 0) + 1

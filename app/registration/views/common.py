@@ -21,8 +21,8 @@ def form_body_view(view, info):
     Pyramid's CSRF check (the next deriver) and the views read
     ``request.POST``, which raises on a ``Content-Type`` naming a charset
     other than UTF-8 (WebOb raises ``DeprecationWarning``) and on a multipart
-    body it cannot split (``ValueError``); that was a 500. (Bytes that are
-    not UTF-8 are decoded with replacement characters.) Decoding once here, first,
+    body it cannot split (``ValueError``); that was a 500. (Bytes that are not
+    UTF-8 are decoded with replacement characters.) Decoding once here, first,
     turns those into :class:`UnreadableForm` (the 400 page). Views of other
     packages are left as they are.
     """
