@@ -37,6 +37,8 @@ POSTGRES_URL = os.environ.get(
 BASE_SETTINGS = {
     "app.env": "testing",
     "auth.secret": TEST_SECRET,
+    # webtest's default host: mailed links and origins stay http://localhost.
+    # Tests of Host / X-Forwarded-* handling override it (auth__url="" is unset).
     "auth.url": "http://localhost",
     "auth.trust_host": "true",
     "auth.providers": "",

