@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from app.mail import Message, queue_processor, send_mail
+from tests.functional.registration.helpers import mount_post_view
 
 
 class QueueDelivery:
@@ -55,12 +56,6 @@ def mail_queue(app_settings, tmp_path) -> QueueDelivery:
 
 
 # test add-on --------------------------------------------------------------------
-class MailTestResource:
-    def __init__(self, parent, name, request) -> None:
-        self.__parent__ = parent
-        self.__name__ = name
-
-
 def mail_view(context, request):
     send_mail(
         request,
@@ -78,8 +73,4 @@ def mail_view(context, request):
 
 
 def include_mail_view(config) -> None:
-    config.include("app.resources")
-    config.add_resource_child("/test-mail", MailTestResource)
-    config.add_view(
-        mail_view, context=MailTestResource, request_method="POST", require_csrf=False
-    )
+    mount_post_view(config, "/test-mail", mail_view)

@@ -148,21 +148,9 @@ class CredentialStore:
         Keeps (or creates) the row with :data:`UNUSABLE_HASH` and a higher
         session version. Returns whether there was a usable password.
         """
-        pk = _user_pk(user_id)
-        row = self.db.get(PasswordCredential, pk)
-        if row is None:
-            self.db.add(
-                PasswordCredential(
-                    user_id=pk, hash=UNUSABLE_HASH, updated_at=now, session_version=1
-                )
-            )
-            self.db.flush()
-            return False
-        had_password = usable(row.hash)
-        row.hash = UNUSABLE_HASH
-        row.updated_at = now
-        row.session_version = (row.session_version or 0) + 1
-        self.db.flush()
+        row = self.db.get(PasswordCredential, _user_pk(user_id))
+        had_password = row is not None and usable(row.hash)
+        self.set_password(user_id, UNUSABLE_HASH, now, end_sessions=True)
         return had_password
 
     def session_version(self, user_id: str | int) -> int | None:

@@ -102,10 +102,18 @@ CLAIM_VIEW = {
 }
 
 
-class ClaimResource:
+class TestResource:
     def __init__(self, parent, name, request) -> None:
         self.__parent__ = parent
         self.__name__ = name
+
+
+def mount_post_view(config, path: str, view) -> None:
+    """Serve ``view`` for ``POST <path>`` (no CSRF check: a test's own door)."""
+    resource = type(f"Resource{path.replace('/', '_')}", (TestResource,), {})
+    config.include("app.resources")
+    config.add_resource_child(path, resource)
+    config.add_view(view, context=resource, request_method="POST", require_csrf=False)
 
 
 def claim_view(context, request):
@@ -125,8 +133,4 @@ def claim_view(context, request):
 
 def include_claim(config) -> None:
     """``POST /test-claim`` with ``email``: claim that unverified account."""
-    config.include("app.resources")
-    config.add_resource_child("/test-claim", ClaimResource)
-    config.add_view(
-        claim_view, context=ClaimResource, request_method="POST", require_csrf=False
-    )
+    mount_post_view(config, "/test-claim", claim_view)
