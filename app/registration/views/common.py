@@ -16,29 +16,32 @@ def template(name: str) -> str:
 
 
 def form_body_view(view, info):
-    """A view deriver: registration's POSTs answer 400 to a body they cannot read.
+    """A view deriver: registration's pages answer 400 to input they cannot read.
 
     Pyramid's CSRF check (the next deriver) and the views read
-    ``request.POST``, which raises on a ``Content-Type`` naming a charset
-    other than UTF-8 (WebOb raises ``DeprecationWarning``) and on a multipart
-    body it cannot split (``ValueError``); that was a 500. (Bytes that are not
-    UTF-8 are decoded with replacement characters.) Decoding once here, first,
-    turns those into :class:`UnreadableForm` (the 400 page). Views of other
-    packages are left as they are.
+    ``request.GET`` and ``request.POST``. WebOb raises on a query string that
+    is not UTF-8 once percent-decoded (``UnicodeDecodeError``), on a
+    ``Content-Type`` naming a charset other than UTF-8 (``DeprecationWarning``)
+    and on a multipart body it cannot split (``ValueError``); each was a 500.
+    (Raw bytes in a form body that are not UTF-8 become replacement
+    characters.) Decoding once here, first, turns those into
+    :class:`UnreadableForm` (the 400 page). Views of other packages are left
+    as they are.
     """
     context = info.options.get("context")
     if not (isinstance(context, type) and IRegistrationPage.implementedBy(context)):
         return view
 
-    def read_form_first(context, request):
-        if request.method == "POST":
-            try:
-                request.POST  # noqa: B018 - decoded (and kept) by WebOb, or refused
-            except (DeprecationWarning, ValueError) as exc:
-                raise UnreadableForm(type(exc).__name__) from None
+    def read_input_first(context, request):
+        try:
+            request.GET  # noqa: B018 - decoded (and kept) by WebOb, or refused
+            if request.method == "POST":
+                request.POST  # noqa: B018
+        except (DeprecationWarning, ValueError) as exc:
+            raise UnreadableForm(type(exc).__name__) from None
         return view(context, request)
 
-    return read_form_first
+    return read_input_first
 
 
 def private_page(request, *, token_in_url: bool = False) -> None:

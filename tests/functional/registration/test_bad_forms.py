@@ -1,9 +1,10 @@
-"""No 5xx from registration's forms, whatever the body: a 400 page instead.
+"""No 5xx from registration's pages, whatever the input: a 400 page instead.
 
 Every POST form of the package gets, with a valid CSRF cookie and token,
 bodies WebOb cannot read (a charset other than UTF-8, a multipart body
 without a boundary), bytes that are not UTF-8, and fields far over any
-limit. Before the form-body check a foreign charset was a 500 on each.
+limit; its pages get query strings that are not UTF-8. Before the input
+check, a foreign charset and such a query string were a 500 on each.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def test_a_foreign_or_unknown_charset_is_a_400_page(browser, path, charset):
     )
 
     assert answer.status_int == 400
-    assert "Form not readable" in answer.text
+    assert "Request not readable" in answer.text
     assert "Traceback" not in answer.text
 
 
@@ -59,7 +60,7 @@ def test_a_multipart_body_without_a_boundary_is_a_400_page(browser, path, conten
     answer = post(app, path, content_type, b"--zz\r\nnot a form\r\n--zz--\r\n")
 
     assert answer.status_int == 400
-    assert "Form not readable" in answer.text
+    assert "Request not readable" in answer.text
 
 
 @pytest.mark.parametrize("path", FORMS)
@@ -85,3 +86,20 @@ def test_bad_bytes_and_huge_fields_are_answered_by_the_form(browser, path, body)
 
     assert answer.status_int == 400  # the form with its errors, or "link not valid"
     assert "Something went wrong" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/signup?callbackUrl=%ff%fe",
+        "/signup?callbackUrl=http://%ff",
+        "/account/reset/confirm?token=%ff",
+        "/account/verify?token=%00%ff",
+        "/account/verify/resend?email=%c3%28",
+    ],
+)
+def test_a_query_string_that_is_not_utf8_is_a_400_page(make_app, path):
+    answer = make_app().get(path, status="*")
+
+    assert answer.status_int == 400
+    assert "Request not readable" in answer.text
