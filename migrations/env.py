@@ -2,10 +2,14 @@
 
 Run with the app's ini file: ``alembic -c development.ini upgrade head``.
 ``DATABASE_URL`` overrides ``sqlalchemy.url`` as it does for the app. Tests
-pass an open connection in ``config.attributes["connection"]``.
+pass an open connection (not in a transaction) in
+``config.attributes["connection"]``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 from alembic import context
 from pyramid.paster import get_appsettings, setup_logging
@@ -37,14 +41,39 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(connection) -> Iterator[None]:
+    """Foreign keys off for the run, as alembic advises for SQLite batch mode.
+
+    A batch migration recreates a table: it drops the old one, and with
+    foreign keys on, SQLite's implicit ``DELETE`` would cascade into every
+    table referencing it (``users`` -> accounts, sessions ...). The pragma
+    is ignored inside a transaction, so it is set on the driver connection
+    before alembic begins one (the caller must not have begun one either).
+    """
+    raw = connection.connection.driver_connection
+    if raw.in_transaction:
+        raise RuntimeError(
+            "run SQLite migrations on a connection outside a transaction "
+            "(foreign keys must be switched off first)"
+        )
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    with _sqlite_foreign_keys_off(connection) if sqlite else nullcontext():
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 def run_migrations_online() -> None:

@@ -2,9 +2,10 @@
 
 Database tests run once per backend (``--db sqlite,postgresql``, both by
 default). Each backend's schema comes from ``alembic upgrade head``, so every
-run tests the migrations; rows are deleted after each test. PostgreSQL is
-expected at ``TEST_POSTGRES_URL`` (default 127.0.0.1:5432, trust auth): if it
-is missing the tests fail, they are not skipped.
+run tests the migrations; rows are deleted after each test. PostgreSQL and
+Redis are the machine's where they answer on 127.0.0.1, else throwaway servers
+the run starts itself (``tests/services.py``; the ``postgres_url`` and
+``redis_url`` fixtures): the tests never skip for want of a server.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from app import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+
+# Finds (or starts) PostgreSQL and Redis once per run; fixtures postgres_url, redis_url.
+pytest_plugins = ("tests.services",)
 
 # Settings every test app starts from; tests override what they exercise.
 BASE_SETTINGS = {
@@ -80,8 +81,8 @@ def _worker(request) -> str:
     return f"{os.getpid()}_main"
 
 
-def _postgres_database(name: str) -> str:
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+def _postgres_database(server_url: str, name: str) -> str:
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -89,14 +90,14 @@ def _postgres_database(name: str) -> str:
     finally:
         admin.dispose()
     return (
-        sa.engine.make_url(POSTGRES_URL)
+        sa.engine.make_url(server_url)
         .set(database=name)
         .render_as_string(hide_password=False)
     )
 
 
-def _drop_postgres_database(name: str) -> None:
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+def _drop_postgres_database(server_url: str, name: str) -> None:
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -106,19 +107,28 @@ def _drop_postgres_database(name: str) -> None:
 
 def migrate(url: str) -> None:
     """``alembic upgrade head`` on ``url`` with the project's own migrations."""
+    migrate_to(url, "head")
+
+
+def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
+    """``alembic upgrade`` (or ``downgrade``) ``url`` to ``revision``.
+
+    The connection is handed over outside a transaction: env.py switches
+    SQLite's foreign keys off before alembic begins one.
+    """
     engine = app.models.get_engine({"sqlalchemy.url": url})
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             cfg = Config()
             cfg.set_main_option("script_location", str(ROOT / "migrations"))
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+            (command.downgrade if down else command.upgrade)(cfg, revision)
     finally:
         engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def db_url(db_backend, request, tmp_path_factory) -> Iterator[str]:
+def db_url(db_backend, request, tmp_path_factory, postgres_url) -> Iterator[str]:
     """A freshly migrated database of the parametrized backend, one per worker."""
     worker = _worker(request)
     if db_backend == "sqlite":
@@ -127,10 +137,10 @@ def db_url(db_backend, request, tmp_path_factory) -> Iterator[str]:
         yield url
     elif db_backend == "postgresql":
         name = f"authsite_test_{worker}"
-        url = _postgres_database(name)
+        url = _postgres_database(postgres_url, name)
         migrate(url)
         yield url
-        _drop_postgres_database(name)
+        _drop_postgres_database(postgres_url, name)
     else:
         raise pytest.UsageError(f"unknown database backend {db_backend!r}")
 
@@ -209,13 +219,14 @@ def free_port() -> int:
 class LiveServer:
     """A real waitress server on 127.0.0.1 in a thread."""
 
-    def __init__(self, wsgi, threads: int = 8) -> None:
+    def __init__(self, wsgi, threads: int = 8, port: int = 0) -> None:
         from waitress.server import create_server
 
+        self.wsgi = wsgi
         self.server = create_server(
             wsgi,
             host="127.0.0.1",
-            port=0,
+            port=port,
             threads=threads,
             clear_untrusted_proxy_headers=True,
         )
@@ -249,13 +260,24 @@ class LiveServer:
         server.task_dispatcher.shutdown()
 
 
+def start_live_server(make_wsgi, overrides: dict) -> LiveServer:
+    """Build the app with ``overrides`` and serve it; ``auth.url`` defaults to
+    the server's URL (the port is chosen first, so the app can know it)."""
+    port = free_port()
+    overrides = {"auth__url": f"http://127.0.0.1:{port}", **overrides}
+    return LiveServer(make_wsgi(**overrides), port=port).__enter__()
+
+
 @pytest.fixture
 def live_server(make_wsgi) -> Iterator[Callable[..., LiveServer]]:
-    """``live_server(**overrides)`` starts the app on 127.0.0.1 and returns it."""
+    """``live_server(**overrides)`` starts the app on 127.0.0.1 and returns it.
+
+    ``auth.url`` is the server's own URL unless overridden.
+    """
     started: list[LiveServer] = []
 
     def factory(**overrides) -> LiveServer:
-        server = LiveServer(make_wsgi(**overrides)).__enter__()
+        server = start_live_server(make_wsgi, overrides)
         started.append(server)
         return server
 

@@ -120,13 +120,12 @@ def auth_settings(registry_or_request: Any) -> AuthSettings:
 def public_origin(request) -> str:
     """The origin for links that leave the request (mail): ``auth.url``.
 
-    Never taken from request headers outside development; see the settings
-    ``auth.url`` and ``auth.dev_hosts``.
+    Never taken from request headers outside development, where it raises
+    ``ConfigurationError`` if ``auth.url`` is unset; in development, the
+    request's origin when its host is in ``auth.dev_hosts``, else
+    ``HTTPBadRequest`` ("host not allowed for links").
     """
-    settings = auth_settings(request)
-    if settings.url:
-        return settings.url
-    return request.auth_flow.origin
+    return request.auth_flow.public_origin
 
 
 def secure_cookies(request) -> bool:
@@ -197,6 +196,13 @@ def _assemble(config) -> None:
     settings: AuthSettings = registry[SETTINGS_KEY]
     providers = {p.id: p for p in registry.get(PROVIDERS_KEY, [])}
     callbacks = {k: tuple(v) for k, v in registry.get(CALLBACKS_KEY, {}).items()}
+    mailing = [p.id for p in providers.values() if p.type == "email"]
+    if mailing and settings.url is None and not settings.development:
+        raise ConfigurationError(
+            "setting auth.url (AUTH_URL): is required outside development when an "
+            f"email provider is enabled ({', '.join(mailing)}): the sign-in links it "
+            "mails must not be built from the request's Host header"
+        )
     core = AuthCore(settings, providers, Callbacks(**callbacks))
     registry.registerUtility(core, IAuthCore)
     log.info(

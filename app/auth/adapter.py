@@ -123,17 +123,32 @@ class SQLAlchemyAdapter:
             )
         )
 
+    def delete_user_accounts(self, user_id: str | int) -> int:
+        return (
+            self.db.execute(
+                delete(Account).where(Account.user_id == _int_id(user_id))
+            ).rowcount
+            or 0
+        )
+
     # sessions ------------------------------------------------------------
     def create_session(
-        self, session_token: str, user_id: str | int, expires: dt.datetime
+        self,
+        session_token: str,
+        user_id: str | int,
+        expires: dt.datetime,
+        created: dt.datetime | None = None,
     ) -> AdapterSession:
         self.db.add(
             Session(
-                session_token=session_token, user_id=_int_id(user_id), expires=expires
+                session_token=session_token,
+                user_id=_int_id(user_id),
+                expires=expires,
+                created=created,
             )
         )
         self.db.flush()
-        return AdapterSession(session_token, str(user_id), expires)
+        return AdapterSession(session_token, str(user_id), expires, created)
 
     def get_session_and_user(
         self, session_token: str
@@ -148,7 +163,10 @@ class SQLAlchemyAdapter:
         session, user = found
         return (
             AdapterSession(
-                session.session_token, str(session.user_id), session.expires
+                session.session_token,
+                str(session.user_id),
+                session.expires,
+                session.created,
             ),
             _user(user),
         )
@@ -163,7 +181,9 @@ class SQLAlchemyAdapter:
             return None
         row.expires = expires
         self.db.flush()
-        return AdapterSession(row.session_token, str(row.user_id), row.expires)
+        return AdapterSession(
+            row.session_token, str(row.user_id), row.expires, row.created
+        )
 
     def delete_session(self, session_token: str) -> None:
         self.db.execute(delete(Session).where(Session.session_token == session_token))
@@ -206,3 +226,8 @@ class SQLAlchemyAdapter:
         if row is None:
             return None
         return VerificationTokenValue(row.identifier, row.token, row.expires)
+
+    def delete_verification_tokens(self, identifier: str) -> None:
+        self.db.execute(
+            delete(VerificationToken).where(VerificationToken.identifier == identifier)
+        )

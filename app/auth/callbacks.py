@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from pyramid_retry import is_error_retryable
 
 from app.auth.errors import AuthError
+from app.models import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Callbacks:
                 # AccessDenied, not a server error.
                 if request is not None and is_error_retryable(request, exc):
                     raise  # a database conflict: pyramid_retry runs the request again
+                if database_unavailable(exc):
+                    raise  # not a refusal: the 503 "try again" answer
                 log.warning(
                     "signin callback %s failed: refusing the sign-in",
                     getattr(fn, "__qualname__", fn),

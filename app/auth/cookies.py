@@ -14,10 +14,8 @@ A session token longer than :data:`CHUNK_SIZE` is split over ``<name>.0``,
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import quote, unquote
 
 CHUNK_SIZE = 4096 - 160  # 3936 characters of value per cookie, as Auth.js
@@ -25,7 +23,6 @@ MAX_CHUNKS = 16  # more than this is not a session we made: ignore it
 CHECK_MAX_AGE = 15 * 60  # PKCE / state / nonce cookies live 15 minutes
 
 _ENCODE_SAFE = "-_.!~*'()"  # encodeURIComponent leaves these (and alphanumerics)
-_NEEDS_NO_ENCODING = re.compile(r"[A-Za-z0-9\-_.!~*'()]*")  # e.g. a JWE
 
 
 @dataclass(frozen=True)
@@ -92,30 +89,7 @@ def serialize(
     path: str = "/",
 ) -> str:
     """One ``Set-Cookie`` header value, attributes in Auth.js's order."""
-    encoded = (
-        value
-        if _NEEDS_NO_ENCODING.fullmatch(value)
-        else quote(value, safe=_ENCODE_SAFE)
-    )
-    if expires is not None:  # to the second, as the header says it: one cache key
-        expires = expires.astimezone(dt.UTC)
-        if expires.microsecond:
-            expires = expires.replace(microsecond=0)
-    return f"{name}={encoded}" + _attributes(
-        max_age, path, expires, http_only, secure, same_site
-    )
-
-
-@lru_cache(maxsize=64)  # a handful of shapes; the session's changes each second
-def _attributes(
-    max_age: int | None,
-    path: str,
-    expires: dt.datetime | None,
-    http_only: bool,
-    secure: bool,
-    same_site: str,
-) -> str:
-    parts = [""]
+    parts = [f"{name}={quote(value, safe=_ENCODE_SAFE)}"]
     if max_age is not None:
         parts.append(f"Max-Age={int(max_age)}")
     parts.append(f"Path={path}")
@@ -138,9 +112,9 @@ def deletion(name: str, *, secure: bool, same_site: str = "Lax") -> str:
 def parse_header(header: str) -> dict[str, str]:
     """The ``Cookie`` request header as a dict (first occurrence of a name wins).
 
-    Deliberately small and fast: the session cookie is read on every request,
-    and a general cookie parser costs more than decrypting it. Values stay
-    percent-encoded; :func:`read` decodes them. Malformed pairs are skipped.
+    As the ``cookie`` npm package that Auth.js uses parses it: pairs split on
+    ``;`` and the first ``=``, surrounding double quotes dropped, malformed
+    pairs skipped. Values stay percent-encoded; :func:`read` decodes them.
     """
     result: dict[str, str] = {}
     for part in header.split(";"):
@@ -158,18 +132,9 @@ def parse_header(header: str) -> dict[str, str]:
 
 def decode_value(raw: str) -> str:
     """Percent-decode a cookie value (strictly: invalid UTF-8 raises)."""
-    if "%" not in raw:
+    if "%" not in raw:  # a JWE or a plain token: nothing to decode
         return raw
-    if raw.count("%") == raw.count("%7C"):  # a CSRF cookie: token%7Chash
-        return raw.replace("%7C", "|")
-    if len(raw) <= 512:  # e.g. the callback-url cookie, the same on every request
-        return _unquote_short(raw)
     return unquote(raw, errors="strict")
-
-
-@lru_cache(maxsize=512)
-def _unquote_short(raw: str) -> str:
-    return unquote(raw, errors="strict")  # an error is raised, never cached
 
 
 def read(cookies: Mapping[str, str], name: str) -> str | None:
@@ -180,9 +145,15 @@ def read(cookies: Mapping[str, str], name: str) -> str | None:
     return decode_value(raw)
 
 
-@lru_cache(maxsize=16)
-def _chunk_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(re.escape(name) + r"\.(\d{1,3})")
+def _is_chunk(key: str, name: str) -> bool:
+    """Whether cookie ``key`` is ``<name>.<n>``, n being one to three ASCII digits."""
+    index = key[len(name) + 1 :]
+    return (
+        key.startswith(name + ".")
+        and 0 < len(index) <= 3
+        and index.isascii()
+        and index.isdigit()
+    )
 
 
 class SessionStore:
@@ -200,22 +171,12 @@ class SessionStore:
         self.secure = secure
         found: dict[str, str] = {}
         for key, raw in cookies.items():
-            if (
-                raw
-                and key.startswith(name)
-                and (key == name or _chunk_pattern(name).fullmatch(key))
-            ):
+            if raw and (key == name or _is_chunk(key, name)):
                 found[key] = raw
         self.present = found
 
     @property
     def value(self) -> str | None:
-        if len(self.present) == 1 and self.name in self.present:
-            raw = self.present[self.name]  # the common case: one unchunked cookie
-            try:
-                return decode_value(raw)
-            except UnicodeDecodeError:
-                return None
         numbered = sorted(
             (
                 (int(k.rsplit(".", 1)[1]), v)
@@ -224,12 +185,10 @@ class SessionStore:
             ),
             key=lambda item: item[0],
         )
-        if numbered:
-            if len(numbered) > MAX_CHUNKS:
-                return None
-            raw = "".join(v for _, v in numbered)
-        else:
-            raw = self.present.get(self.name)
+        if len(numbered) > MAX_CHUNKS:
+            return None
+        # Chunks, when there are any, win over an unsuffixed cookie.
+        raw = "".join(v for _, v in numbered) or self.present.get(self.name)
         if not raw:
             return None
         try:

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -32,17 +31,14 @@ def hash_token(token: str, secret: str) -> str:
     return hashlib.sha256(_bytes(token + secret)).hexdigest()
 
 
-@lru_cache(maxsize=1024)
-def _state_of_cookie(cookie_value: str, secret: str) -> CsrfState | None:
-    """The (unverified) state a CSRF cookie stands for, or None when its hash
-    is not ours. Cached: a browser sends the same cookie with every request,
-    and the answer for a given cookie and secret never changes."""
+def _token_of_cookie(cookie_value: str, secret: str) -> str | None:
+    """The token a CSRF cookie carries, or None when its hash is not ours."""
     token, sep, digest = cookie_value.partition("|")
     if not sep or not hmac.compare_digest(
         _bytes(digest), hash_token(token, secret).encode()
     ):
         return None
-    return CsrfState(token=token, cookie_value=None, verified=False)
+    return token
 
 
 def new_token() -> str:
@@ -53,15 +49,14 @@ def csrf_state(
     cookie_value: str | None, secret: str, *, body_token: str | None, is_post: bool
 ) -> CsrfState:
     """Reuse the request's token when its cookie verifies, else mint a new one."""
-    state = _state_of_cookie(cookie_value, secret) if cookie_value else None
-    if state is not None:
-        if (
+    token = _token_of_cookie(cookie_value, secret) if cookie_value else None
+    if token is not None:
+        verified = (
             is_post
             and isinstance(body_token, str)
-            and hmac.compare_digest(_bytes(body_token), _bytes(state.token))
-        ):
-            return CsrfState(token=state.token, cookie_value=None, verified=True)
-        return state
+            and hmac.compare_digest(_bytes(body_token), _bytes(token))
+        )
+        return CsrfState(token=token, cookie_value=None, verified=verified)
     token = new_token()
     return CsrfState(
         token=token, cookie_value=f"{token}|{hash_token(token, secret)}", verified=False

@@ -9,6 +9,8 @@ deriver then, in one place for all of them:
   redirect to the sign-in or error page with ``?error=``, or ``400 null`` for
   ``POST session``), and any other exception into the ``Configuration`` answer
   after logging it, dooming the transaction so nothing half-done is committed;
+  except a database that cannot be reached (``app.models.database_unavailable``),
+  which is re-raised for the site's 503 "try again" answer;
 - attaches queued cookies and honours ``X-Auth-Return-Redirect``.
 """
 
@@ -25,6 +27,8 @@ from pyramid_retry import is_error_retryable, is_last_attempt
 from app.auth.errors import AuthError, CredentialsSignin, InvalidCallbackUrl
 from app.auth.flow import AuthFlow
 from app.auth.jsonutil import compact_json
+from app.auth.providers.email import MAX_EMAIL_LENGTH
+from app.models import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,12 @@ def error_redirect(flow: AuthFlow, exc: AuthError) -> HTTPFound:
     """Auth.js's error mapping (§1.12): client-safe type or ``Configuration``."""
     params = {"error": exc.public_type}
     if isinstance(exc, CredentialsSignin):
+        # The typed address comes back, as Auth.js's page reads ``?email=``,
+        # so the person retypes only the password (any address gets it: no
+        # hint whether an account exists).
+        email = flow.body.get("email")
+        if isinstance(email, str) and 0 < len(email) <= MAX_EMAIL_LENGTH:
+            params["email"] = email
         params["code"] = exc.code
     if exc.kind == "signIn":
         target = flow.signin_page_url(params)
@@ -133,6 +143,13 @@ def authjs_view(view, info):
             response = exc
         except Exception as exc:
             if is_error_retryable(request, exc) and not is_last_attempt(request):
+                raise
+            if database_unavailable(exc):
+                # Not the site's configuration: the database is down or
+                # unreachable for now. The site-wide 503 view answers
+                # ("try again", Retry-After) instead of error=Configuration.
+                log.warning("action=%s: database unavailable: %s", action.name, exc)
+                request.tm.doom()
                 raise
             log.exception("action=%s failed", action.name)
             request.tm.doom()

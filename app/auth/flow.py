@@ -12,9 +12,11 @@ import logging
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
+import idna
 from pyramid.decorator import reify
+from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPRequestEntityTooLarge
 from pyramid.traversal import find_resource
 
@@ -66,6 +68,43 @@ def valid_http_url(url: str, origin: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# Printable ASCII: left as it is when a URL is made ASCII (``%`` included, so
+# escapes already present are kept).
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def ascii_url(url: str) -> str | None:
+    """``url`` in the form a ``Location`` header can carry, or None.
+
+    A header is bytes: non-ASCII text in one cannot be sent (a 500 in the
+    server) or arrives garbled. So the userinfo, path, query and fragment are
+    percent-encoded as UTF-8 and an internationalised host is IDNA-encoded
+    (IDNA 2008 with UTS 46 mapping); a host that has no IDNA form gives None.
+    """
+    if url.isascii():
+        return url
+    try:
+        parts = urlsplit(url)
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        if not hostport.isascii():
+            # A non-ASCII host is a name, never an IP literal: one ":" at most.
+            host, colon, port = hostport.partition(":")
+            hostport = idna.encode(host, uts46=True).decode("ascii") + colon + port
+        netloc = quote(userinfo, safe=_PRINTABLE_ASCII) + at + hostport
+        return urlunsplit(
+            (
+                parts.scheme,
+                netloc,
+                *(
+                    quote(part, safe=_PRINTABLE_ASCII)
+                    for part in (parts.path, parts.query, parts.fragment)
+                ),
+            )
+        )
+    except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
+        return None
 
 
 def _first(value: str | None) -> str:
@@ -143,14 +182,45 @@ class AuthFlow:
         return origin
 
     @reify
+    def public_origin(self) -> str:
+        """The origin for links that leave the request (mail): ``auth.url``.
+
+        A mailed link must not follow the request's ``Host`` or
+        ``X-Forwarded-Host``: anyone can send those, and the victim would be
+        mailed a live token on the sender's host. So outside development the
+        origin is ``auth.url`` only (start-up refuses an email provider
+        without it). In development, where ``auth.url`` is usually unset, the
+        request's origin is used if its host is one of ``auth.dev_hosts``;
+        any other host is a 400.
+        """
+        if self.settings.url:
+            return self.settings.url
+        if not self.settings.development:
+            raise ConfigurationError(
+                "setting auth.url (AUTH_URL): is required outside development "
+                "to build links that are mailed"
+            )
+        origin = self.origin
+        if urlsplit(origin).hostname not in self.settings.dev_hosts:
+            log.info("link refused for host %r (auth.dev_hosts)", origin[:100])
+            raise HTTPBadRequest("host not allowed for links")
+        return origin
+
+    @reify
     def auth_root(self):
         return find_resource(self.request.root, self.settings.base_path)
 
-    def url(self, *path: str, query: dict[str, str] | None = None) -> str:
+    def url(
+        self,
+        *path: str,
+        query: dict[str, str] | None = None,
+        origin: str | None = None,
+    ) -> str:
         """Absolute URL under the base path, e.g. ``url("signin", "github")``.
 
         The last segment is passed as a URL element of its parent resource, so
-        the URL has no trailing slash, as Auth.js's URLs don't.
+        the URL has no trailing slash, as Auth.js's URLs don't. ``origin``
+        replaces the request's (:attr:`public_origin` for mailed links).
         """
         container = self.auth_root
         for name in path[:-1]:
@@ -158,7 +228,7 @@ class AuthFlow:
         return self.request.resource_url(
             container,
             *path[-1:],
-            app_url=self.origin + self.request.script_name,
+            app_url=(origin or self.origin) + self.request.script_name,
             query=query or None,
         )
 
@@ -277,11 +347,23 @@ class AuthFlow:
 
     def safe_redirect(self, url: str) -> str:
         """Run the redirect callbacks; anything that is not a clean http(s) URL
-        becomes the origin, so no header injection or scheme trick survives."""
-        result = self.core.callbacks.run_redirect(self.request, url, self.origin)
+        becomes the origin, so no header injection or scheme trick survives.
+
+        Every redirect target of the core passes here, so this is also where
+        a non-ASCII URL is made ASCII (:func:`ascii_url`), or refused to the
+        origin when it cannot be. That happens before the callbacks, so they
+        judge the URL the browser will follow (``https://a\u3002example/``
+        is ``https://a.example/`` to a browser), and again after them.
+        """
+        candidate = ascii_url(url) or self.origin
+        result = self.core.callbacks.run_redirect(self.request, candidate, self.origin)
         if not isinstance(result, str) or not valid_http_url(result, self.origin):
             return self.origin
-        return result
+        location = ascii_url(result)
+        if location is None:
+            log.info("redirect target refused: its host has no IDNA form")
+            return self.origin
+        return location
 
     # session -----------------------------------------------------------------------
     @reify

@@ -44,6 +44,9 @@ class AdapterSession:
     session_token: str
     user_id: str
     expires: dt.datetime
+    #: when the session began (the sign-in), for ``auth.session.absolute_max_age``;
+    #: None for a row written without it (e.g. by an Auth.js app on one database)
+    created: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,11 @@ class IAdapter(Interface):
     def unlink_account(provider, provider_account_id):
         """Remove a provider account."""
 
-    def create_session(session_token, user_id, expires):
-        """Store and return an :class:`AdapterSession`."""
+    def delete_user_accounts(user_id):
+        """Remove every provider account of a user; return how many went."""
+
+    def create_session(session_token, user_id, expires, created=None):
+        """Store and return an :class:`AdapterSession` (``created``: the sign-in time)."""
 
     def get_session_and_user(session_token):
         """``(AdapterSession, AdapterUser)`` or None."""
@@ -110,6 +116,9 @@ class IAdapter(Interface):
 
     def use_verification_token(identifier, token):
         """Delete and return the matching token (single use), or None."""
+
+    def delete_verification_tokens(identifier):
+        """Remove every token of ``identifier`` (a new link voids older ones)."""
 
 
 class IAuthCore(Interface):

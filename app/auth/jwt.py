@@ -1,10 +1,6 @@
 """Auth.js-compatible encrypted JWTs (JWE ``dir`` + ``A256CBC-HS512``).
 
-joserfc decrypts and validates tokens; encryption, the hot half of every
-session read, is :class:`ContentEncryptor` on ``cryptography``'s AES and
-HMAC, checked against joserfc and against an independent RFC 7516/7518
-implementation in the tests.
-
+joserfc encrypts and decrypts; this module adds what Auth.js layers on top.
 Auth.js (``@auth/core`` ``jwt.ts``) derives a 64-byte key per secret and
 *salt* (the cookie name) with HKDF-SHA256 and the info string
 ``"Auth.js Generated Encryption Key (<salt>)"``. The protected header carries
@@ -12,32 +8,28 @@ Auth.js (``@auth/core`` ``jwt.ts``) derives a 64-byte key per secret and
 picks the secret whose key matches ``kid``, which is how secret rotation works
 (the first secret encrypts, every secret decrypts).
 
-Derived keys are cached per codec, so the session-reading hot path does no
-HKDF. The codec also remembers the plaintext of the last few thousand tokens
-it encrypted or decrypted (keyed by the whole token, an authenticated
-ciphertext, so a hit proves the token is one this codec accepted): a browser
-polling ``GET session`` sends back the token it was just given, and a page
-view resends the same token, so neither pays a second decryption. Time
-claims are checked on every use, hit or not.
+The codec keeps the derived keys per salt (HKDF and the thumbprint would
+otherwise run for every token), and the plaintext of the tokens it recently
+minted or decrypted: a browser polling ``GET session`` sends back the token
+it was just given, and every page view resends the same one, so neither pays
+for a second decryption. A token is remembered by its whole compact form,
+authentication tag included, so only a token this codec accepted can match;
+time claims are checked on every use, remembered or not.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
-import os
 import threading
 import time
-from collections import OrderedDict
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwe
 from joserfc.errors import JoseError
@@ -50,25 +42,23 @@ ENCRYPTION = "A256CBC-HS512"
 ACCEPTED_ENCRYPTIONS = {"A256CBC-HS512": 64, "A256GCM": 32}  # enc -> key bytes
 CLOCK_TOLERANCE = 15  # seconds, as Auth.js
 MAX_TOKEN_LENGTH = 64 * 1024
-PLAINTEXT_CACHE_SIZE = 4096
-#: claim values a cached payload may hold and still be handed out as a shallow
-#: copy (anything else, nested objects included, is parsed again on each use)
-_SCALARS = frozenset((str, int, float, bool, type(None)))
+#: (salt, key length) pairs whose keys a codec keeps. The salts are cookie
+#: names (two session cookies, six check cookies, ``encodedState``), each
+#: with at most two key lengths; past the bound the oldest pair is dropped.
+MAX_DERIVED_SALTS = 32
+#: Remembered tokens per codec (oldest dropped first). Kept because it
+#: measures: without it a session read costs 1.27-1.39x the CPU (in process).
+TOKEN_CACHE_SIZE = 2048
+#: Longer tokens (chunked sessions) are decrypted every time, which keeps the
+#: cache's memory under TOKEN_CACHE_SIZE x (token + plaintext) of one cookie.
+TOKEN_CACHE_MAX_LENGTH = 4096
 
 _REGISTRY = jwe.JWERegistry(algorithms=["dir", *ACCEPTED_ENCRYPTIONS])
 
 
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
 def b64url(data: bytes) -> str:
     """Unpadded base64url (RFC 7515 §2)."""
-    return (
-        binascii.b2a_base64(data, newline=False)
-        .translate(_URLSAFE)
-        .rstrip(b"=")
-        .decode("ascii")
-    )
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
@@ -94,98 +84,15 @@ def thumbprint(key: bytes) -> str:
     return b64url(digest(members.encode()).digest())
 
 
-class ContentEncryptor:
-    """``A256CBC-HS512`` encryption (RFC 7518 §5.2.2.1) for one 64-byte key.
-
-    The key splits into an HMAC-SHA-512 key (first half) and an AES-256 key
-    (second half); the tag is the first 32 bytes of
-    ``HMAC(AAD || IV || ciphertext || AL)``, AL being the AAD's length in bits
-    as a 64-bit big-endian number.
-
-    The session read re-encrypts a token on every request, so nothing is
-    built per call that can be built once: the keyed HMAC, which has already
-    taken in the AAD (the same for every token of a key), is copied, and each
-    thread keeps one long-lived AES-CBC context. CBC chains every block on
-    the previous ciphertext block, so after a message the context's state is
-    that message's last ciphertext block ``s``; the next message, under its
-    own fresh random ``iv``, is fed with its first block replaced by
-    ``P1 ^ iv ^ s``, which the context turns into ``E(P1 ^ iv)``: exactly the
-    first block of CBC started with ``iv``, every later block chaining as
-    usual. The ciphertext is bit for bit what a new context started with
-    ``iv`` would give (``tests/unit/test_jwt.py`` checks that against a fresh
-    context, across threads, and every token decrypts with joserfc).
-    """
-
-    def __init__(self, key: bytes, aad: bytes) -> None:
-        if len(key) != 64:
-            raise ValueError("A256CBC-HS512 needs a 64-byte key")
-        self._aes = algorithms.AES(key[32:])
-        # With alg "dir" the AAD (the protected header) is the same for every
-        # token of a key, so the HMAC starts from a state that has taken it in.
-        self._mac = crypto_hmac.HMAC(key[:32], hashes.SHA512())
-        self._mac.update(aad)
-        self._al = (len(aad) * 8).to_bytes(8, "big")
-        self._local = threading.local()
-
-    def encrypt(self, plaintext: bytes, iv: bytes) -> tuple[bytes, bytes]:
-        """``(ciphertext, tag)`` for ``plaintext`` under a fresh 16-byte ``iv``."""
-        if len(iv) != 16:
-            raise ValueError("the IV must be 16 bytes")
-        pad = 16 - len(plaintext) % 16  # PKCS#7
-        padded = plaintext + bytes((pad,)) * pad
-        local = self._local
-        context = getattr(local, "context", None)
-        if context is None:
-            context = Cipher(self._aes, modes.CBC(_ZERO_BLOCK)).encryptor()
-            local.last = _ZERO_BLOCK
-        first = (
-            int.from_bytes(padded[:16], "big")
-            ^ int.from_bytes(iv, "big")
-            ^ int.from_bytes(local.last, "big")
-        ).to_bytes(16, "big")
-        local.context = None  # should update fail, the next call starts afresh
-        ciphertext = context.update(first + padded[16:])
-        local.context, local.last = context, ciphertext[-16:]
-        mac = self._mac.copy()
-        mac.update(iv)
-        mac.update(ciphertext)
-        mac.update(self._al)
-        return ciphertext, mac.finalize()[:32]
-
-
-_ZERO_BLOCK = bytes(16)
-
-
 @dataclass(frozen=True)
 class DerivedKey:
-    raw: bytes
     jwk: OctKey
     kid: str
-    #: BASE64URL(UTF8(protected header)) for tokens this key encrypts
-    protected: str
-    #: ``A256CBC-HS512`` encryption with this key and header as AAD (64-byte
-    #: keys only; a 32-byte key is for decoding ``A256GCM`` tokens)
-    encryptor: ContentEncryptor | None = None
 
     @classmethod
     def derive(cls, secret: str, salt: str, length: int = 64) -> DerivedKey:
         raw = derive_key(secret, salt, length)
-        kid = thumbprint(raw)
-        header = json.dumps(
-            {"alg": "dir", "enc": ENCRYPTION, "kid": kid}, separators=(",", ":")
-        )
-        protected = b64url(header.encode())
-        return cls(
-            raw=raw,
-            jwk=OctKey.import_key(raw),
-            kid=kid,
-            protected=protected,
-            encryptor=(
-                ContentEncryptor(raw, protected.encode("ascii"))
-                if length == 64
-                else None
-            ),
-        )
+        return cls(jwk=OctKey.import_key(raw), kid=thumbprint(raw))
 
 
 class JWTCodec:
@@ -195,46 +102,31 @@ class JWTCodec:
         if not secrets:
             raise ValueError("at least one secret is required")
         self.secrets = tuple(secrets)
+        # (salt, length) -> one key per secret; insertion order is age.
         self._keys: dict[tuple[str, int], tuple[DerivedKey, ...]] = {}
+        # (salt, token) -> the token's JSON payload; insertion order is age.
+        self._plaintexts: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
-        # (salt, token) -> (payload, exp, nbf); oldest entries leave first (an
-        # OrderedDict: a plain dict's "first key" gets slow under churn). The
-        # payload is kept as a dict when every claim is a scalar, so a shallow
-        # copy of it is as good as parsing it again, else as its JSON; exp and
-        # nbf are kept already type-checked.
-        self._plaintexts: OrderedDict[
-            tuple[str, str],
-            tuple[dict[str, Any] | bytes, float | None, float | None],
-        ] = OrderedDict()
-
-    def _remember(
-        self, salt: str, token: str, plaintext: bytes, payload: dict[str, Any]
-    ) -> None:
-        exp, nbf = payload.get("exp"), payload.get("nbf")
-        # An int exp and no nbf (what encode writes) need no further check.
-        if not (type(exp) is int and nbf is None):
-            try:
-                exp, nbf = _number(payload, "exp"), _number(payload, "nbf")
-            except JWTError:
-                return  # a callback's odd nbf: decoding will refuse the token
-        flat = _SCALARS.issuperset(map(type, payload.values()))
-        cache = self._plaintexts
-        cache[(salt, token)] = (payload if flat else plaintext, exp, nbf)
-        if len(cache) > PLAINTEXT_CACHE_SIZE:
-            try:
-                cache.popitem(last=False)
-            except KeyError:
-                pass  # another thread evicted first
 
     def keys(self, salt: str, length: int = 64) -> tuple[DerivedKey, ...]:
         """The derived keys for ``salt``, one per secret, first one encrypting."""
-        cache_key = (salt, length)
-        keys = self._keys.get(cache_key)
+        entry = (salt, length)
+        keys = self._keys.get(entry)
         if keys is None:
+            keys = tuple(DerivedKey.derive(s, salt, length) for s in self.secrets)
             with self._lock:
-                keys = tuple(DerivedKey.derive(s, salt, length) for s in self.secrets)
-                self._keys[cache_key] = keys
+                if entry not in self._keys and len(self._keys) >= MAX_DERIVED_SALTS:
+                    del self._keys[next(iter(self._keys))]
+                self._keys[entry] = keys
         return keys
+
+    def _remember(self, salt: str, token: str, plaintext: bytes) -> None:
+        if len(token) > TOKEN_CACHE_MAX_LENGTH:
+            return
+        with self._lock:
+            self._plaintexts[(salt, token)] = plaintext
+            while len(self._plaintexts) > TOKEN_CACHE_SIZE:
+                del self._plaintexts[next(iter(self._plaintexts))]
 
     def encode(
         self,
@@ -244,23 +136,22 @@ class JWTCodec:
         max_age: int,
         now: float | None = None,
     ) -> str:
-        """Encrypt ``claims`` with fresh ``iat``, ``exp`` (iat + max_age) and ``jti``."""
+        """Encrypt ``claims`` with fresh ``iat``, ``exp`` (iat + max_age) and ``jti``.
+
+        The claims keep their order, then ``iat``, ``exp``, ``jti``, as
+        Auth.js writes them; a claim that already has one of those names
+        keeps its place with the new value.
+        """
         issued = int(time.time() if now is None else now)
         payload = dict(claims)
         payload["iat"] = issued
         payload["exp"] = issued + int(max_age)
-        # One call for all the randomness: 16 bytes of IV, 16 of a UUIDv4 jti.
-        entropy = os.urandom(32)
-        payload["jti"] = _uuid4(entropy[16:])
+        payload["jti"] = str(uuid.uuid4())
         key = self.keys(salt)[0]
+        header = {"alg": "dir", "enc": ENCRYPTION, "kid": key.kid}
         plaintext = compact_json(payload)
-        # RFC 7516 §5.1 with alg "dir": the CEK is the derived key, the
-        # encrypted-key part is empty, the AAD is the protected header as sent
-        # (encoded once per key: it never changes).
-        iv = entropy[:16]
-        ciphertext, tag = key.encryptor.encrypt(plaintext, iv)
-        token = f"{key.protected}..{b64url(iv)}.{b64url(ciphertext)}.{b64url(tag)}"
-        self._remember(salt, token, plaintext, payload)
+        token = jwe.encrypt_compact(header, plaintext, key.jwk, registry=_REGISTRY)
+        self._remember(salt, token, plaintext)
         return token
 
     def decode(
@@ -269,18 +160,11 @@ class JWTCodec:
         """Decrypt and validate ``token``; raise :class:`JWTError` on any defect."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise JWTError("empty or oversized token")
-        cached = self._plaintexts.get((salt, token))
-        if cached is not None:
-            # A fresh object either way: callers may mutate it. The claims'
-            # types were checked when the token was first seen; the times are
-            # checked on every use.
-            kept, exp, nbf = cached
-            now = time.time() if now is None else now
-            if exp is not None and exp <= now - CLOCK_TOLERANCE:
-                raise JWTError("token expired")
-            if nbf is not None and nbf > now + CLOCK_TOLERANCE:
-                raise JWTError("token not yet valid")
-            return dict(kept) if type(kept) is dict else json.loads(kept)
+        remembered = self._plaintexts.get((salt, token))
+        if remembered is not None:
+            payload = json.loads(remembered)  # a fresh object: callers mutate it
+            _check_times(payload, time.time() if now is None else now)
+            return payload
         header = _header(token)
         if header.get("alg") != "dir":
             raise JWTError("unsupported alg")
@@ -299,22 +183,20 @@ class JWTCodec:
                 raise JWTError("no secret matches the token's kid")
         try:
             result = jwe.decrypt_compact(token, key.jwk, registry=_REGISTRY)
-            payload = json.loads(result.plaintext)
+            payload = json.loads(result.plaintext, parse_constant=_refuse_constant)
         except (JoseError, ValueError, TypeError) as exc:
             raise JWTError(f"cannot decrypt: {exc.__class__.__name__}") from None
         if not isinstance(payload, dict):
             raise JWTError("payload is not a JSON object")
         _check_times(payload, time.time() if now is None else now)
-        self._remember(salt, token, result.plaintext, dict(payload))
+        self._remember(salt, token, result.plaintext)
         return payload
 
 
-def _uuid4(random16: bytes) -> str:
-    """A random (version 4, RFC 9562) UUID string from 16 random bytes."""
-    h = random16.hex()
-    # version nibble 4; variant bits 10 in the top of the 17th hex digit
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+def _refuse_constant(name: str) -> None:
+    """``NaN``/``Infinity`` are not JSON: JavaScript's ``JSON.parse`` refuses
+    them, and :func:`~app.auth.jsonutil.compact_json` could not write them back."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _header(token: str) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Once a provider's callback has established *who* is signing in
 1. asks the ``signin`` callbacks (``False`` -> ``AccessDenied``, a string ->
    redirect there);
 2. for OAuth/OIDC and email, finds or creates the user and links the account
-   under Auth.js's rules (:func:`resolve_user`);
+   under Auth.js's rules (:func:`resolve_user`), first claiming a never
+   verified account whose address the sign-in has just proven
+   (:func:`_verify_email`);
 3. issues the session cookie, fires ``SignedIn``, and redirects to the
    callback URL (or ``auth.pages.new_user`` for a new user).
 """
@@ -19,7 +21,12 @@ import logging
 from pyramid.httpexceptions import HTTPFound
 
 from app.auth.errors import AccessDenied, OAuthAccountNotLinked
-from app.auth.events import AccountLinked, SignedIn, UserCreated
+from app.auth.events import (
+    AccountLinked,
+    SignedIn,
+    UnverifiedAccountClaimed,
+    UserCreated,
+)
 from app.auth.flow import AuthFlow
 from app.auth.interfaces import AdapterAccount, AdapterUser, UserChanges
 from app.auth.providers.base import SignInOutcome
@@ -101,7 +108,7 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
             )
         # Auth.js (handle-login.ts): following a link for another user's
         # address switches to that user; start_session replaces the old session.
-        user = store.update_user(user.id, UserChanges(email_verified=now))
+        user = _verify_email(flow, store, user, provider.id, now)
         return dataclasses.replace(
             outcome, user=user, account=dataclasses.replace(account, user_id=user.id)
         )
@@ -122,25 +129,57 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
             raise AccessDenied("session user not found")
         return _link(flow, store, outcome, user)
 
+    # The provider sets the email only when it has verified the address
+    # (see OAuth2.outcome): an unverified one never reaches this point.
     email = (profile_user.email or "").lower() or None
     if email is not None:
         by_email = store.get_user_by_email(email)
         if by_email is not None:
             if getattr(provider, "allow_dangerous_email_account_linking", False):
+                by_email = _verify_email(flow, store, by_email, provider.id, utcnow())
                 return _link(flow, store, outcome, by_email)
             raise OAuthAccountNotLinked(
                 f"email of provider={provider.id} account belongs to user={by_email.id}"
             )
 
+    # Beyond Auth.js (which stores null): the provider verified the address.
     user = store.create_user(
         email=email,
         name=profile_user.name,
         image=profile_user.image,
-        email_verified=None,
+        email_verified=utcnow() if email is not None else None,
     )
     request.registry.notify(UserCreated(request, user))
     outcome = _link(flow, store, outcome, user)
     return dataclasses.replace(outcome, is_new_user=True)
+
+
+def _verify_email(
+    flow: AuthFlow, store, user: AdapterUser, provider_id: str, now
+) -> AdapterUser:
+    """Mark ``user``'s email verified: someone just proved they control it.
+
+    If it was never verified, whoever created the account may not be its
+    owner (anyone can sign up with someone else's address), so what they set
+    up is not trusted: the account is *claimed* first. Its OAuth/OIDC
+    accounts are unlinked and its database sessions deleted, then
+    :class:`UnverifiedAccountClaimed` lets applications drop the rest (a
+    password, JWT sessions) and tell the owner.
+    """
+    if user.email_verified is None:
+        request = flow.request
+        unlinked = store.delete_user_accounts(user.id)
+        ended = store.delete_user_sessions(user.id)
+        log.warning(
+            "unverified account claimed user=%s provider=%s: unlinked %d "
+            "account(s), ended %d session(s)",
+            user.id,
+            provider_id,
+            unlinked,
+            ended,
+        )
+        request.registry.notify(UnverifiedAccountClaimed(request, user, provider_id))
+    return store.update_user(user.id, UserChanges(email_verified=now))
 
 
 def _link(

@@ -2,10 +2,12 @@
 
 Tables and column names are Auth.js's (camelCase columns such as ``userId``
 are kept, quoted), so a database shared with an Auth.js deployment lines up.
-Additions that Auth.js's SQL leaves to the application, all constraints: the
-foreign keys (with ``ON DELETE CASCADE``), one account per
-``(provider, providerAccountId)``, unique session tokens, and a unique index
-on ``lower(email)`` so one address is one user however it is capitalised.
+Additions that Auth.js's SQL leaves to the application: the foreign keys
+(with ``ON DELETE CASCADE``), one account per ``(provider,
+providerAccountId)``, unique session tokens, a unique index on
+``lower(email)`` so one address is one user however it is capitalised, user
+ids that are never reused (``AUTOINCREMENT`` on SQLite), and a nullable
+``sessions.created``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+    __table_args__ = (
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+        # SQLite would otherwise hand a deleted user's id to the next new user,
+        # whose session an old cookie of the deleted user would then open.
+        # (PostgreSQL's sequences never go back.)
+        {"sqlite_autoincrement": True},
+    )
 
 
 class Account(Base):
@@ -76,6 +84,9 @@ class Session(Base):
     session_token: Mapped[str] = mapped_column(
         "sessionToken", String(255), nullable=False, unique=True
     )
+    # Not in Auth.js's schema (nullable, so its rows still fit): the sign-in
+    # time, which auth.session.absolute_max_age counts from.
+    created: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class VerificationToken(Base):

@@ -5,14 +5,19 @@ encrypted cookie, nothing on the server) and ``database`` (the cookie holds a
 random token naming a row in ``sessions``). The session of a request is
 read once and cached on the request; the security policy and the ``session``
 endpoint share that one read.
+
+Beyond Auth.js, a session has an absolute lifetime
+(``auth.session.absolute_max_age``, counted from the sign-in: the JWT's
+``auth_time`` claim, the row's ``created``): renewals never carry it past
+that, so a copied cookie cannot be kept alive forever by polling.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -77,8 +82,23 @@ class SessionState:
 
     store: SessionStore
     token: dict[str, Any] | None = None  # JWT claims after the jwt callbacks
+    auth_time: int | None = None  # JWT: the original sign-in, epoch seconds
     db: tuple[AdapterSession, AdapterUser] | None = None
     invalid: bool = False  # a cookie was sent but is unusable: clear it
+
+
+def _auth_time(claims: Mapping[str, Any]) -> int | None:
+    """When the session behind a JWT began: its ``auth_time`` claim.
+
+    A token made before the core wrote ``auth_time`` counts from its ``iat``
+    (its last renewal), the latest time it can be proven to exist; its
+    renewal then carries that value on, so the limit holds from there.
+    """
+    for claim in ("auth_time", "iat"):
+        value = claims.get(claim)
+        if type(value) is int:
+            return value
+    return None
 
 
 def adapter(request) -> Any:
@@ -113,6 +133,17 @@ def _read_jwt(flow: AuthFlow, state: SessionState, raw: str) -> None:
         log.info("session cookie rejected: %s", exc)
         state.invalid = True
         return
+    auth_time = _auth_time(claims)
+    if (
+        auth_time is None
+        or time.time() >= auth_time + flow.settings.session_absolute_max_age
+    ):
+        # Past auth.session.absolute_max_age since the sign-in: however often
+        # it was renewed (or replayed), this session is over.
+        log.info("session cookie rejected: past its absolute lifetime")
+        state.invalid = True
+        return
+    state.auth_time = auth_time
     # POST session asks for trigger="update" before the first read, so the jwt
     # callbacks run once per request, as in Auth.js.
     token = flow.core.callbacks.run_jwt(flow.request, claims, **flow.jwt_read_arguments)
@@ -135,9 +166,24 @@ def _read_database(flow: AuthFlow, state: SessionState, raw: str) -> None:
         state.invalid = True
         return
     session, _ = found
-    if session.expires < utcnow():
+    now = utcnow()
+    if session.expires < now:
         log.info(
             "session cookie rejected: database session expired user=%s", session.user_id
+        )
+        store.delete_session(raw)
+        state.invalid = True
+        return
+    # A row without ``created`` was not written by this core (the migration
+    # dated the older ones): with no sign-in time, no absolute limit can be
+    # kept, so it does not count as a session.
+    if session.created is None or now >= session.created + dt.timedelta(
+        seconds=flow.settings.session_absolute_max_age
+    ):
+        log.info(
+            "session cookie rejected: database session past its absolute "
+            "lifetime user=%s",
+            session.user_id,
         )
         store.delete_session(raw)
         state.invalid = True
@@ -189,25 +235,41 @@ def session_response_body(
     token = state.token
     user = None
     if token is not None:
-        # JWT: the answer's expiry is now + maxAge, and a fresh token rolls it.
+        # JWT: the answer's expiry is now + maxAge, and a fresh token rolls it,
+        # but never past the absolute limit (sign-in + absolute_max_age).
         now_ts = time.time()
         second = int(now_ts)
-        expires, expires_iso = _expiry(second, settings.session_max_age)
+        auth_time: int = state.auth_time  # type: ignore[assignment]
+        max_age = min(
+            settings.session_max_age,
+            auth_time + settings.session_absolute_max_age - second,
+        )
+        expires, expires_iso = _expiry(second, max_age)
         session = default_session(token)
         session["expires"] = f"{expires_iso}.{int((now_ts - second) * 1000):03d}Z"
+        # The sign-in time is the core's: carried over whatever the jwt
+        # callbacks returned, so no renewal can move it.
         cookie_value = flow.core.codec.encode(
-            token, salt=flow.names.session_token, max_age=settings.session_max_age
+            {**token, "auth_time": auth_time},
+            salt=flow.names.session_token,
+            max_age=max_age,
+            now=now_ts,
         )
     else:
         now = utcnow()
-        expires = now + dt.timedelta(seconds=settings.session_max_age)
         # Database: the row moves at most once per update_age; the answer
-        # shows its expiry as read (Auth.js), the cookie is rolled regardless.
+        # shows its expiry as read (Auth.js), the cookie is rolled regardless;
+        # neither goes past created + absolute_max_age.
         db_session, user = state.db  # type: ignore[misc]
+        expires = min(
+            now + dt.timedelta(seconds=settings.session_max_age),
+            db_session.created  # type: ignore[operator]
+            + dt.timedelta(seconds=settings.session_absolute_max_age),
+        )
         refresh_after = db_session.expires - dt.timedelta(
             seconds=settings.session_max_age - settings.session_update_age
         )
-        if refresh_after <= now:
+        if refresh_after <= now and expires > db_session.expires:
             adapter(request).update_session(db_session.session_token, expires)
         session = default_session(
             {"name": user.name, "email": user.email, "picture": user.image}
@@ -242,16 +304,20 @@ def start_session(
     """Issue the session cookie for ``user`` (the end of every successful sign-in)."""
     settings = flow.settings
     strategy = strategy or settings.session_strategy
-    expires = utcnow() + dt.timedelta(seconds=settings.session_max_age)
+    # absolute_max_age >= max_age (settings), so a new session needs no cap.
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=settings.session_max_age)
     state = flow.session_state
     if strategy == "database":
         # Signing in replaces whatever session this browser had.
         if state.db is not None:
             adapter(flow.request).delete_session(state.db[0].session_token)
-        token = str(uuid.uuid4())
-        adapter(flow.request).create_session(token, user.id, expires)
+        # 256 random bits (Auth.js: a UUIDv4, 122 bits; ASVS asks for 128).
+        token = secrets.token_urlsafe(32)
+        adapter(flow.request).create_session(token, user.id, expires, created=now)
         flow.set_cookies.extend(state.store.set(token, expires=expires))
         return
+    auth_time = int(now.timestamp())
     claims = {
         k: v
         for k, v in (
@@ -273,8 +339,11 @@ def start_session(
     )
     if token is None:
         raise AccessDenied("jwt callback refused the sign-in")
+    # The sign-in time that auth.session.absolute_max_age counts from.
     encoded = flow.core.codec.encode(
-        token, salt=flow.names.session_token, max_age=settings.session_max_age
+        {**token, "auth_time": auth_time},
+        salt=flow.names.session_token,
+        max_age=settings.session_max_age,
     )
     flow.set_cookies.extend(state.store.set(encoded, expires=expires))
 

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_PATH = "/api/auth"
 MIN_SECRET_LENGTH = 32
 DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker we refuse, not a secret
+DEFAULT_DEV_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEFAULT_ABSOLUTE_MAX_AGE = 30 * 24 * 3600
 
 # Provider ids whose type can be guessed from the id alone.
 TYPE_BY_ID = {
@@ -59,6 +61,8 @@ class AuthSettings:
     session_strategy: str
     session_max_age: int
     session_update_age: int
+    session_absolute_max_age: int
+    dev_hosts: frozenset[str]
     secure_cookies: bool | None
     pages: Mapping[str, str]
     providers: tuple[ProviderSettings, ...]
@@ -210,6 +214,18 @@ def parse_settings(
                 )
             pages[key] = value
     max_age = reader.integer("auth.session.max_age", 30 * 24 * 3600, minimum=60)
+    # Left unset, the absolute limit follows a longer max_age instead of
+    # refusing it; set explicitly, it may not be shorter than max_age (a
+    # session could then never reach the lifetime max_age promises).
+    absolute_max_age = reader.integer(
+        "auth.session.absolute_max_age", max(DEFAULT_ABSOLUTE_MAX_AGE, max_age)
+    )
+    if absolute_max_age < max_age:
+        raise reader.error(
+            "auth.session.absolute_max_age",
+            f"must be at least auth.session.max_age ({max_age}), "
+            f"got {absolute_max_age}",
+        )
     return AuthSettings(
         secrets=secrets,
         url=url,
@@ -223,6 +239,11 @@ def parse_settings(
         session_update_age=reader.integer(
             "auth.session.update_age", 24 * 3600, minimum=0, maximum=max_age
         ),
+        session_absolute_max_age=absolute_max_age,
+        dev_hosts=frozenset(
+            host.lower().strip("[]")
+            for host in reader.words("auth.dev_hosts", DEFAULT_DEV_HOSTS)
+        ),
         secure_cookies=None
         if secure in (None, "auto")
         else reader.flag("auth.secure_cookies"),
@@ -231,5 +252,5 @@ def parse_settings(
         http_timeout=reader.number("auth.http_timeout", 10.0, minimum=0.1),
         max_body_bytes=reader.integer("auth.max_body_bytes", 64 * 1024, minimum=1024),
         brand_name=reader.text("auth.theme.brand_name") or "",
-        brand_color=reader.text("auth.theme.brand_color") or "#346df1",
+        brand_color=reader.text("auth.theme.brand_color") or "#2563eb",
     )

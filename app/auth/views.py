@@ -18,6 +18,7 @@ from app.auth.derivers import Action, bad_request, json_response
 from app.auth.errors import InvalidProvider, UnknownAction
 from app.auth.events import SignedOut
 from app.auth.login import finish_sign_in
+from app.auth.providers.email import InvalidEmail, normalize_email
 from app.auth.resources import (
     AuthRoot,
     CallbackProvider,
@@ -98,6 +99,15 @@ CREDENTIALS_CODES = {
     "rate_limited": "Too many attempts. Wait a little, then try again.",
     "email_unverified": "Confirm your email address first: follow the link we sent you.",
 }
+
+
+def shown_email(value: str | None) -> str | None:
+    """The address the email provider put in the query, or None: the page
+    names an address, never other text someone put in a link."""
+    try:
+        return normalize_email(value)
+    except InvalidEmail:
+        return None
 
 
 def _page(request, template: str, values: dict, status: int = 200):
@@ -213,7 +223,11 @@ class AuthViews:
         return _page(
             self.request,
             "app.auth:templates/verify_request.jinja2",
-            {"flow": flow, "home_url": flow.origin},
+            {
+                "flow": flow,
+                "home_url": flow.origin,
+                "email": shown_email(flow.query.get("email")),
+            },
         )
 
 
@@ -251,6 +265,7 @@ def signin_page(context, request):
             "csrf_token": flow.csrf.token,
             "callback_url": flow.callback_url,
             "error": signin_error_text(error, flow.query.get("code")),
+            "error_code": error,
             "email": flow.query.get("email", ""),
         },
     )
@@ -272,12 +287,13 @@ def signin_page(context, request):
 )
 def signin(context, request):
     flow = request.auth_flow
-    provider = getattr(context, "provider", None)
-    if provider is None:
-        # Auth.js: an unknown provider id on sign-in is not an error; show the page.
-        log.info("signin with unknown provider %r", context.__name__)
+    if isinstance(context, SignInResource):
+        # No provider id: nothing to start; show the page.
         return flow.redirect(flow.signin_page_url())
-    return provider.begin(flow)
+    if context.provider is None:
+        # Auth.js 0.41.3 (observed): error?error=Configuration.
+        raise InvalidProvider(f"signin with unknown provider {context.__name__!r}")
+    return context.provider.begin(flow)
 
 
 @view_config(

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 import zope.sqlalchemy
 from pyramid_retry import mark_error_retryable
-from sqlalchemy import engine_from_config, event
+from sqlalchemy import engine_from_config, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models.meta import Base, UTCDateTime, metadata
@@ -33,6 +35,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Seconds a SQLite writer waits for another's lock before giving up (the
+#: request is then retried, and finally answered 503). ``?timeout=N`` in the
+#: URL overrides it.
+SQLITE_LOCK_TIMEOUT = 30
 
 
 def database_url(settings: dict) -> str:
@@ -54,9 +61,10 @@ def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
     options[prefix + "url"] = url = database_url(settings)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = engine_from_config(
-            options, prefix, connect_args={"timeout": 30, "check_same_thread": False}
-        )
+        connect_args = {"check_same_thread": False}
+        if "timeout" not in make_url(url).query:
+            connect_args["timeout"] = SQLITE_LOCK_TIMEOUT
+        engine = engine_from_config(options, prefix, connect_args=connect_args)
         _sqlite_recipe(engine)
     else:
         options.setdefault(prefix + "pool_pre_ping", "true")
@@ -83,7 +91,6 @@ def _sqlite_recipe(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -95,7 +102,7 @@ def _sqlite_recipe(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context):
-        # A writer lock held past busy_timeout: retry the whole request.
+        # A writer lock held past the timeout: retry the whole request.
         exc = context.sqlalchemy_exception
         if isinstance(exc, OperationalError) and _is_sqlite_lock(exc):
             mark_error_retryable(exc)
@@ -114,13 +121,30 @@ def get_tm_session(
     return dbsession
 
 
+# sqlite3 raises OperationalError for a missing table or bad SQL too (a bug:
+# 500); only these say the file cannot be used right now.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` means the database cannot be reached or used right
-    now (server down, connection lost, locked past the timeout): the answer
-    is "503, try again", not a server fault."""
-    if isinstance(exc, OperationalError):
+    now (server down, connection lost, every pooled connection busy, locked
+    past the timeout): the answer is "503, try again", not a server fault."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        message = str(exc.orig).lower()
+        return any(reason in message for reason in _SQLITE_UNAVAILABLE)
+    return True
 
 
 def _is_sqlite_lock(exc: OperationalError) -> bool:

@@ -6,17 +6,25 @@ import logging
 
 from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPFound
+from pyramid.renderers import render_to_response
+from pyramid.response import Response
 from pyramid.view import (
     exception_view_config,
     forbidden_view_config,
     notfound_view_config,
     view_config,
 )
+from pyramid_retry import is_error_retryable
 
+from app.auth import auth_settings
 from app.resources import Root
 from app.site.resources import MembersArea
 
 log = logging.getLogger(__name__)
+
+#: Seconds a client is asked to wait when the database cannot be used.
+RETRY_AFTER = 5
+UNAVAILABLE = "The site is temporarily unavailable. Please try again in a moment."
 
 
 @view_config(context=Root, renderer="app.site:templates/home.jinja2", permission="view")
@@ -38,7 +46,10 @@ def forbidden(exc, request):
     if request.identity is None and request.method in ("GET", "HEAD"):
         # Signed out: off to the sign-in page, and back here afterwards.
         try:
-            signin = request.auth_url("signin", query={"callbackUrl": request.url})
+            signin = request.auth_url(
+                "signin",
+                query={"callbackUrl": request.url, "error": "SessionRequired"},
+            )
         except HTTPBadRequest as bad:  # a Host header we cannot build URLs from
             return bad_request(bad, request)
         return HTTPFound(signin)
@@ -81,6 +92,51 @@ def server_error(exc, request):
         "message": "An unexpected error happened on our side. Please try again later.",
         "plain": True,
     }
+
+
+@exception_view_config(Exception, database_unavailable=True)
+def database_unavailable(exc, request):
+    """The database is down, unreachable or locked: 503 with ``Retry-After``.
+
+    A page for people; JSON (``{"message": ...}``) under the auth core's API
+    and for clients that accept only JSON. Never a traceback: the log gets
+    one line. A retryable error (a SQLite writer lock) is answered here only
+    after its last attempt, as pyramid_retry re-runs a request even when an
+    exception view answered it. Nothing is kept from the failure: the engine
+    checks a pooled PostgreSQL connection before use, so the first request
+    after the database returns is served.
+    """
+    retrying = is_error_retryable(request, exc)
+    log.log(
+        logging.INFO if retrying else logging.WARNING,
+        "database unavailable on %s %s: %s%s",
+        request.method,
+        _raw_path(request),
+        type(exc).__name__,
+        " (retrying)" if retrying else "",
+    )
+    if _wants_json(request):
+        response = Response(json_body={"message": UNAVAILABLE}, status=503)
+    else:
+        response = render_to_response(
+            "app.site:templates/error.jinja2",
+            {"title": "Temporarily unavailable", "message": UNAVAILABLE, "plain": True},
+            request=request,
+        )
+        response.status = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_json(request) -> bool:
+    """Under the auth API, or from a client that prefers JSON to HTML."""
+    base = auth_settings(request).base_path
+    path = request.environ.get("PATH_INFO", "")
+    if path == base or path.startswith(base + "/"):
+        return True
+    offers = request.accept.acceptable_offers(["text/html", "application/json"])
+    return bool(offers) and offers[0][0] == "application/json"
 
 
 def _raw_path(request) -> str:

@@ -80,7 +80,7 @@ def test_an_attackers_callback_does_not_sign_the_victim_in(
     The same URL still works in the browser that started it, so it is the
     missing checks that refuse it.
     """
-    oidc_provider.add_user("mallory", email=OWN)
+    oidc_provider.add_user("mallory", email=OWN, email_verified=True)
     app = live_app(**provider_settings("corp", oidc_provider.url))
     attacker = Browser(app.url)
     callback = _consented(attacker, "corp", "mallory")
@@ -109,7 +109,7 @@ def test_a_callback_with_a_check_stripped_is_refused(
     The provider's answer is genuine; only one check is taken away (the
     ``state`` parameter from the URL, or a check cookie from the browser).
     """
-    oidc_provider.add_user("olivia", email="olivia@example.com")
+    oidc_provider.add_user("olivia", email="olivia@example.com", email_verified=True)
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
     callback = _consented(browser, "corp", "olivia")
@@ -151,8 +151,8 @@ def test_check_cookies_of_one_provider_do_not_satisfy_another(live_app, dbsessio
     attacker's corp account does not sign in as the victim.
     """
     with mock_provider() as partner_idp, mock_provider() as corp_idp:
-        partner_idp.add_user("victim", email=VICTIM)
-        corp_idp.add_user("mallory", email=OWN)
+        partner_idp.add_user("victim", email=VICTIM, email_verified=True)
+        corp_idp.add_user("mallory", email=OWN, email_verified=True)
         app = live_app(
             **{
                 **provider_settings("partner", partner_idp.url),
@@ -225,7 +225,7 @@ def test_values_of_an_interrupted_flow_are_not_session_tokens(live_app, oidc_pro
 def test_a_session_token_is_not_a_check_cookie(live_app, oidc_provider):
     """GHSA-v64w-49xw-qq89 (CVE-2023-48309), the other way round: a real
     session token planted as a check cookie does not pass that check."""
-    oidc_provider.add_user("mallory", email=OWN)
+    oidc_provider.add_user("mallory", email=OWN, email_verified=True)
     app = live_app(**provider_settings("corp", oidc_provider.url))
     signed_in = Browser(app.url)
     signed_in.get(_consented(signed_in, "corp", "mallory"))
@@ -297,7 +297,7 @@ def _server_log(caplog) -> str:
 def _failing_callbacks(app, idp) -> dict[str, str]:
     """Make a callback fail each way it can after the provider was involved;
     return every secret value that was in play."""
-    idp.add_user("olivia", email="olivia@example.com")
+    idp.add_user("olivia", email="olivia@example.com", email_verified=True)
     secrets = {"client secret": CLIENT_SECRET}
 
     def remember(browser: Browser, callback: str, label: str) -> None:
@@ -370,7 +370,7 @@ def test_tokens_issued_to_a_failing_callback_are_not_logged(
                 "corp", idp.url, auth__provider__corp__token_endpoint=recorder_url
             )
         )
-        idp.add_user("olivia", email="olivia@example.com")
+        idp.add_user("olivia", email="olivia@example.com", email_verified=True)
         browser = Browser(app.url)
         callback = _consented(browser, "corp", "olivia")
         done = browser.get(callback)

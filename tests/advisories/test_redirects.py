@@ -173,7 +173,7 @@ def test_oauth_sign_in_returns_to_the_site(live_app, oidc_provider, target):
     redirect callback. No OAuth 1 here: the OIDC flow gets the target in the
     sign-in POST, in the provider's callback query and in a planted
     callback-url cookie, and still ends on the site."""
-    oidc_provider.add_user("olivia", email="olivia@example.com")
+    oidc_provider.add_user("olivia", email="olivia@example.com", email_verified=True)
     app = live_app(**provider_settings("corp", oidc_provider.url))
 
     posted = Browser(app.url)

@@ -7,10 +7,9 @@ from __future__ import annotations
 from bench.common import Server, load
 from bench.plain import COOKIE
 from bench.session_read import CONTENDERS, EMAIL, SESSION_PATH, measure, report
-from tests.conftest import POSTGRES_URL
 
 
-def test_measures_product_and_plain(db_backend):
+def test_measures_product_and_plain(db_backend, postgres_url):
     run = measure(
         database_kind=db_backend,
         rounds=2,
@@ -19,7 +18,7 @@ def test_measures_product_and_plain(db_backend):
         threads=2,
         warmup=0,
         max_seconds=60,
-        postgres_url=POSTGRES_URL,
+        postgres_url=postgres_url,
     )
 
     assert {c.app for c in CONTENDERS} == {"product", "plain"}

@@ -31,7 +31,7 @@ def sign_in(page, password="wonderland-42"):
 def test_signin_page_works_without_javascript(site, page_without_js):
     page = page_without_js
     page.goto(site.url + "/api/auth/signin")
-    assert page.title() == "Sign In"
+    assert page.title() == "Sign in"
     # Every input is reachable by its label.
     sign_in(page, "wrong")
     assert "error=CredentialsSignin" in page.url
@@ -58,7 +58,7 @@ def test_sign_out_asks_then_signs_out(site, page):
     page.goto(site.url + "/api/auth/signin")
     sign_in(page)
     page.get_by_role("link", name="Sign out").click()
-    assert page.title() == "Sign Out"
+    assert page.title() == "Sign out"
     assert page.get_by_text("Are you sure you want to sign out?").is_visible()
     page.get_by_role("button", name="Sign out").click()
     assert "You are not signed in." in page.inner_text("main")

@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy.exc import OperationalError
 
 from app.auth import (
     AccountLinked,
@@ -29,6 +31,7 @@ from app.auth import (
     SessionUpdated,
     SignedIn,
     SignedOut,
+    UnverifiedAccountClaimed,
     UserCreated,
 )
 
@@ -115,7 +118,14 @@ def _record(event) -> None:
 def include_events(config) -> None:
     """Record every core event in ``registry["test.events"]``."""
     _core(config)
-    for event in (SignedIn, SignedOut, SessionUpdated, UserCreated, AccountLinked):
+    for event in (
+        SignedIn,
+        SignedOut,
+        SessionUpdated,
+        UserCreated,
+        AccountLinked,
+        UnverifiedAccountClaimed,
+    ):
         config.add_subscriber(_record, event)
 
 
@@ -322,3 +332,55 @@ def sign_in(
 def events(app, kind: type | None = None) -> list:
     recorded = app.app.registry.get("test.events", [])
     return [e for e in recorded if kind is None or isinstance(e, kind)]
+
+
+def include_auth_time_tamper(config) -> None:
+    """A jwt callback that drops ``auth_time`` or tries to move it forward."""
+
+    def jwt(request, *, token, trigger=None, **kw):
+        token = {k: v for k, v in token.items() if k != "auth_time"}
+        if trigger in ("signIn", "signUp"):
+            token["auth_time"] = 4_000_000_000  # far in the future
+        return token
+
+    _core(config)
+    config.add_auth_callback("jwt", jwt)
+
+
+def include_permissive_redirects(config) -> None:
+    """A redirect callback that lets every URL through, as a careless
+    application might: the core must still never send one it cannot encode."""
+    _core(config)
+    config.add_auth_callback("redirect", lambda request, *, url, base_url, **kw: url)
+
+
+def database_down(request, credentials: dict[str, str]):
+    """An ``authorize`` that writes a row, then loses the database."""
+    request.find_service(IAdapter).create_user(email="half-done@example.com")
+    raise OperationalError(
+        "SELECT 1", {}, Exception("server closed the connection unexpectedly")
+    )
+
+
+def include_unavailable_view(config) -> None:
+    """A 503 exception view for an unreachable database, as the site has one."""
+
+    def unavailable(exc, request):
+        response = request.response
+        response.status = 503
+        response.headers["Retry-After"] = "5"
+        response.text = "temporarily unavailable"
+        return response
+
+    _core(config)
+    config.add_exception_view(unavailable, context=OperationalError)
+
+
+def include_refuse_attacker_redirects(config) -> None:
+    """A redirect callback that lets every URL through except to attacker.example."""
+
+    def redirect(request, *, url, base_url, **kw):
+        return base_url if urlsplit(url).hostname == "attacker.example" else url
+
+    _core(config)
+    config.add_auth_callback("redirect", redirect)

@@ -24,9 +24,8 @@ from tests.functional.support import (
 SESSION = "authjs.session-token"
 MAX_AGE = 7200
 UPDATE_AGE = 600
-UUID4 = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
-)
+# 32 bytes from ``secrets``, base64url: 256 bits (Auth.js: a UUIDv4, 122 bits).
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @pytest.fixture
@@ -64,7 +63,8 @@ def test_sign_in_creates_a_session_row_named_by_the_cookie(app, dbsession):
     (row,) = rows(dbsession)
     header = set_cookies(response)[SESSION]
     assert header.split(";")[0] == f"{SESSION}={row.session_token}"
-    assert UUID4.fullmatch(row.session_token)
+    assert TOKEN.fullmatch(row.session_token)
+    assert row.created is not None and before <= row.created <= now()
     user = dbsession.get(User, row.user_id)
     assert user.email == "alice@example.com"
     assert expires_of(header) == row.expires.replace(microsecond=0)

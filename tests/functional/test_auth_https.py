@@ -11,15 +11,20 @@ from app.auth.jwt import JWTCodec
 from tests.conftest import TEST_SECRET
 from tests.functional.support import (
     CREDENTIALS,
+    PASSWORD,
     PROVIDER,
     attributes,
+    browser_jar,
+    cookie_header,
     cookie_value,
+    is_deletion,
     set_cookie_headers,
     set_cookies,
     sign_in,
 )
 
 SECURE_SESSION = "__Secure-authjs.session-token"
+SESSION_NAME = "authjs.session-token"
 VECTORS = json.loads(
     (
         Path(__file__).resolve().parent.parent / "data" / "authjs-vectors.json"
@@ -99,7 +104,7 @@ def test_authjs_token_minted_for_the_secure_name_reads(make_app):
 
 
 def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
-    app = make_app(**CREDENTIALS, auth__trust_host="true")
+    app = make_app(**CREDENTIALS, auth__url="", auth__trust_host="true")
 
     response = app.get(
         "/api/auth/csrf",
@@ -114,7 +119,7 @@ def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
 
 
 def test_forwarded_host_sets_the_origin_of_urls(make_app):
-    app = make_app(**CREDENTIALS, auth__trust_host="true")
+    app = make_app(**CREDENTIALS, auth__url="", auth__trust_host="true")
 
     entry = app.get(
         "/api/auth/providers",
@@ -148,8 +153,63 @@ def test_auth_url_https_wins_over_a_plain_http_request(make_app):
 
 
 def test_https_request_without_auth_url_is_secure(make_app):
-    app = make_app(**CREDENTIALS)
+    app = make_app(**CREDENTIALS, auth__url="")
 
     response = app.get("/api/auth/csrf", extra_environ={"wsgi.url_scheme": "https"})
 
     assert "__Host-authjs.csrf-token" in set_cookies(response)
+
+
+@pytest.mark.parametrize("proto, secure", [("https", True), ("http", False)])
+def test_every_cookie_the_core_sets_follows_its_requests_scheme(
+    make_app, proto, secure
+):
+    # One app behind a proxy that speaks https to some clients and http to
+    # others: each request's cookies are decided from that request alone.
+    app = make_app(
+        **{**CREDENTIALS, "auth__providers": f"{PROVIDER} github"},
+        auth__url="",
+        auth__trust_host="true",
+        auth__provider__github__client_id="id",
+        auth__provider__github__client_secret="secret",
+    )
+    headers = {"X-Forwarded-Proto": proto}
+    names = {
+        "csrf": "__Host-authjs.csrf-token" if secure else "authjs.csrf-token",
+        "session": "__Secure-authjs.session-token" if secure else SESSION_NAME,
+    }
+    jar: dict[str, str] = {}
+    issued: list[str] = []
+
+    def call(method: str, path: str, **kw):
+        nonlocal jar
+        app.reset()  # the cookies go by hand: webtest keeps Secure ones from http
+        response = getattr(app, method)(
+            path, headers={**headers, "Cookie": cookie_header(jar)}, **kw
+        )
+        issued.extend(set_cookie_headers(response))
+        jar = browser_jar(response, jar)
+        return response
+
+    token = call("get", "/api/auth/csrf").json["csrfToken"]
+    call("get", "/api/auth/signin")
+    call(
+        "post",
+        f"/api/auth/callback/{PROVIDER}",
+        params={"csrfToken": token, "username": "alice", "password": PASSWORD},
+    )
+    call("post", "/api/auth/signin/github", params={"csrfToken": token})
+    call("get", "/api/auth/callback/github?code=c&state=forged")
+    call("post", "/api/auth/signout", params={"csrfToken": token})
+
+    prefix = "__Secure-" if secure else ""
+    assert {h.split("=", 1)[0] for h in issued} == {
+        names["csrf"],
+        names["session"],
+        f"{prefix}authjs.callback-url",
+        f"{prefix}authjs.pkce.code_verifier",
+        f"{prefix}authjs.state",
+    }
+    assert any(is_deletion(h) for h in issued)  # check and session cookies cleared
+    for header in issued:
+        assert ("Secure" in attributes(header)) is secure, header

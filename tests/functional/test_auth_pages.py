@@ -30,7 +30,7 @@ def test_configuration_error_page_is_500_server_error(app):
     page = app.get("/api/auth/error", params={"error": "Configuration"}, status=500)
 
     assert page.content_type == "text/html"
-    assert "<title>Error</title>" in page.text
+    assert "<title>Error: Server error</title>" in page.text
     assert heading(page) == "Server error"
     assert "There is a problem with the server configuration." in page.text
     assert "Check the server logs for more information." in page.text
@@ -81,7 +81,7 @@ def test_verify_request_page_says_check_your_email(app):
     )
 
     assert page.status_int == 200
-    assert "<title>Verify Request</title>" in page.text
+    assert "<title>Check your email</title>" in page.text
     assert heading(page) == "Check your email"
     assert "A sign in link has been sent to your email address." in page.text
     assert '<a href="http://localhost">localhost</a>' in page.text

@@ -45,7 +45,7 @@ def test_signin_page_is_html_titled_sign_in(app):
 
     assert page.status_int == 200
     assert page.content_type == "text/html"
-    assert "<title>Sign In</title>" in page.text
+    assert "<title>Sign in</title>" in page.text
     assert page.text.startswith("<!DOCTYPE html>")
     assert '<html lang="en">' in page.text
     for name, value in NO_CACHE.items():
@@ -169,7 +169,10 @@ DIFFERENT_ACCOUNT = "Try signing in with a different account."
 def test_error_code_shows_the_authjs_message(app, code, text):
     page = app.get("/api/auth/signin", params={"error": code})
 
-    match = re.search(r'<div class="error"[^>]*><p>([^<]*)</p></div>', page.text)
+    # SessionRequired is a notice rather than an error; its box says so.
+    match = re.search(
+        r'<div class="(?:error|notice)"[^>]*><p>([^<]*)</p></div>', page.text
+    )
     assert match, page.text
     assert html.unescape(match.group(1)) == text
 
@@ -199,4 +202,4 @@ def test_signin_page_without_any_provider_of_ours_still_renders(make_app):
     page = make_app().get("/api/auth/signin")
 
     assert page.status_int == 200
-    assert "<title>Sign In</title>" in page.text
+    assert "<title>Sign in</title>" in page.text

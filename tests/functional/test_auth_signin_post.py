@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.functional.support import (
+    BASE,
     CREDENTIALS,
     PROVIDER,
     cookie_value,
@@ -56,13 +57,14 @@ def test_post_signin_for_a_credentials_provider_shows_the_signin_page(app):
     assert response.location == SIGNIN
 
 
-def test_post_signin_for_an_unknown_provider_is_not_an_error(app):
+def test_post_signin_for_an_unknown_provider_is_a_configuration_error(app):
+    # Auth.js 0.41.3, observed (spec §1.6).
     token = csrf_token(app)
 
     response = app.post("/api/auth/signin/nope", {"csrfToken": token})
 
     assert response.status_int == 302
-    assert response.location == SIGNIN
+    assert response.location == f"{BASE}/error?error=Configuration"
 
 
 def test_post_signin_without_provider_shows_the_signin_page(app):

@@ -38,8 +38,8 @@ def test_signout_page_asks_for_confirmation(app):
 
     assert page.status_int == 200
     assert page.content_type == "text/html"
-    assert "<title>Sign Out</title>" in page.text
-    assert "Signout" in page.text
+    assert "<title>Sign out</title>" in page.text
+    assert "<h1>Sign out</h1>" in page.text
     assert "Are you sure you want to sign out?" in page.text
     assert ">Sign out</button>" in page.text
     for name, value in NO_CACHE.items():

@@ -55,7 +55,10 @@ def test_members_page_redirects_signed_out_people_to_sign_in_and_back(app):
     assert f"{target.scheme}://{target.netloc}{target.path}" == (
         "http://localhost/api/auth/signin"
     )
-    assert parse_qs(target.query) == {"callbackUrl": ["http://localhost/members"]}
+    assert parse_qs(target.query) == {
+        "callbackUrl": ["http://localhost/members"],
+        "error": ["SessionRequired"],
+    }
 
 
 def test_sign_in_from_the_members_redirect_lands_on_the_members_page(app):

@@ -21,7 +21,7 @@ import pytest
 import requests
 from authlib.deprecate import AuthlibDeprecationWarning
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_live_server
 
 with warnings.catch_warnings():
     # oidc-provider-mock (a test peer, not our code) imports authlib.jose and
@@ -70,10 +70,10 @@ def expired_token_provider() -> Iterator[MockProvider]:
 class RunningApp:
     """A live server plus what the test may observe of the app behind it."""
 
-    def __init__(self, wsgi) -> None:
-        self.registry = wsgi.registry
-        self.server = LiveServer(wsgi).__enter__()
-        self.url = self.server.url
+    def __init__(self, server: LiveServer) -> None:
+        self.registry = server.wsgi.registry
+        self.server = server
+        self.url = server.url
         self.events: list = []
 
     def record(self, *event_types) -> list:
@@ -89,7 +89,7 @@ def live_app(make_wsgi) -> Iterator:
     started: list[RunningApp] = []
 
     def factory(**overrides) -> RunningApp:
-        app = RunningApp(make_wsgi(**overrides))
+        app = RunningApp(start_live_server(make_wsgi, overrides))
         started.append(app)
         return app
 

@@ -54,6 +54,7 @@ def test_magic_link_signs_in_and_creates_the_user(live_app, smtp_server, dbsessi
     assert sent.status_code == 302
     assert sent.headers["Location"] == (
         f"{app.url}/api/auth/verify-request?provider=email&type=email"
+        "&email=new.person%40example.com"
     )
     page = browser.http.get(sent.headers["Location"], timeout=10)
     assert "Check your email" in page.text
@@ -97,7 +98,8 @@ def test_token_is_stored_hashed_with_the_secret(live_app, smtp_server, dbsession
     assert row.identifier == "hash@example.com"
     assert row.token == hashlib.sha256((token + TEST_SECRET).encode()).hexdigest()
     lifetime = row.expires - dt.datetime.now(dt.UTC)
-    assert dt.timedelta(hours=23) < lifetime <= dt.timedelta(hours=24)
+    # Ten minutes by default (Auth.js: 24 hours).
+    assert dt.timedelta(minutes=9) < lifetime <= dt.timedelta(minutes=10)
 
 
 def test_link_works_only_once(live_app, smtp_server):
@@ -246,11 +248,28 @@ def test_signin_page_offers_the_email_form(live_app):
     assert "Sign in with Magic link" in page.text
 
 
-def test_custom_max_age_sets_the_expiry(live_app, smtp_server, dbsession):
-    app = _email_app(live_app, auth__provider__email__max_age="600")
+def test_authjs_lifetime_of_a_day_stays_available(live_app, smtp_server, dbsession):
+    app = _email_app(live_app, auth__provider__email__max_age="86400")
 
-    _request_link(Browser(app.url), "short@example.com")
+    _request_link(Browser(app.url), "long@example.com")
 
     smtp_server.wait_for(1)
     row = dbsession.scalars(sa.select(VerificationToken)).one()
-    assert row.expires - dt.datetime.now(dt.UTC) <= dt.timedelta(seconds=600)
+    lifetime = row.expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=23) < lifetime <= dt.timedelta(hours=24)
+
+
+def test_a_new_link_voids_the_older_unused_ones(live_app, smtp_server, dbsession):
+    app = _email_app(live_app)
+    _request_link(Browser(app.url), "other@example.com")
+    for _ in range(2):
+        _request_link(Browser(app.url), "twice@example.com")
+    other, older, newer = (_link(m) for m in smtp_server.wait_for(3))
+
+    refused = Browser(app.url).get(older)
+    accepted = Browser(app.url).get(newer)
+
+    assert refused.headers["Location"] == f"{app.url}/api/auth/error?error=Verification"
+    assert accepted.headers["Location"] == f"{app.url}/members"
+    # Another address's link is not touched.
+    assert Browser(app.url).get(other).headers["Location"] == f"{app.url}/members"

@@ -158,17 +158,60 @@ def test_private_email_comes_from_the_emails_api(live_app, dbsession):
     assert api_headers["Accept"] == "application/vnd.github+json"
 
 
-def test_public_email_needs_no_second_call(live_app, dbsession):
-    fake = FakeGitHub(recorded("user.json"), None)
+def test_public_email_is_used_when_the_emails_api_marks_it_verified(
+    live_app, dbsession
+):
+    emails = [
+        {"email": "primary@example.org", "primary": True, "verified": True},
+        {"email": "octocat@github.com", "primary": False, "verified": True},
+    ]
+    fake = FakeGitHub(recorded("user.json"), emails)
     with serve_wsgi(fake) as url:
         app = live_app(**_github_settings(url))
         browser = Browser(app.url)
 
-        _, done = _sign_in(browser)
+        _sign_in(browser)
 
         assert browser.session()["user"]["email"] == "octocat@github.com"
-    assert [p for _, p, _ in fake.requests][-1] == "/api/user"
-    assert dbsession.scalars(sa.select(User)).one().name == "The Octocat"
+    assert [p for _, p, _ in fake.requests][-2:] == ["/api/user", "/api/user/emails"]
+    user = dbsession.scalars(sa.select(User)).one()
+    assert user.name == "The Octocat"
+    assert user.email_verified is not None
+
+
+@pytest.mark.parametrize(
+    "emails",
+    [
+        None,  # /user/emails refused (no user:email scope)
+        [{"email": "Octocat@GitHub.com", "primary": True, "verified": False}],
+    ],
+    ids=["no-emails-api", "unverified"],
+)
+def test_unverified_public_email_is_not_used(live_app, dbsession, emails):
+    # Anyone can show any address as their public email on GitHub: it must
+    # not find, link or create a user, nor claim an existing one.
+    victim = User(email="octocat@github.com", name="Victim")
+    dbsession.add(victim)
+    dbsession.commit()
+    fake = FakeGitHub(recorded("user.json"), emails)
+    with serve_wsgi(fake) as url:
+        app = live_app(
+            auth__provider__github__allow_dangerous_email_account_linking="true",
+            **_github_settings(url),
+        )
+        browser = Browser(app.url)
+
+        _, done = _sign_in(browser)
+
+        assert done.headers["Location"] == f"{app.url}/members"
+        assert "email" not in browser.session()["user"]
+    users = dbsession.scalars(sa.select(User).order_by(User.id)).all()
+    assert [(u.email, u.email_verified) for u in users] == [
+        ("octocat@github.com", None),
+        (None, None),
+    ]
+    account = dbsession.scalars(sa.select(Account)).one()
+    assert account.user_id == users[1].id
 
 
 def test_without_a_verified_email_the_user_has_none(live_app, dbsession):

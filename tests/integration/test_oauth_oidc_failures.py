@@ -1,6 +1,7 @@
 """Every way an OpenID Connect sign-in fails ends on Auth.js's error redirect, logged.
 
-Consent denied -> ``signin?error=OAuthCallbackError``; a forged, missing or
+A provider's error with this browser's state -> ``signin?error=OAuthCallbackError``;
+without it (a denial that carries no state, or a forged one), a forged, missing or
 foreign check cookie, a replayed code, an expired or mismatched ID token, a
 provider that is down, slow or lying about its issuer -> ``error?error=Configuration``
 (the real reason is in the log, never in the URL). Never a 500.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +31,7 @@ from tests.integration.oauth_support import (  # noqa: F401 - fixtures
     mock_provider,
     oidc_provider,
     provider_settings,
+    query_of,
     serve_wsgi,
     silent_server,
 )
@@ -59,15 +62,41 @@ def _reasons(caplog) -> str:
     )
 
 
-def test_denied_consent_returns_to_the_signin_page_with_oauth_callback_error(
+def test_denied_consent_without_state_is_a_configuration_error(
     live_app, oidc_provider, dbsession, caplog
 ):
+    # The provider's denial redirect carries no state (oidc-provider-mock's,
+    # like many real ones). Auth.js 0.41.3 verifies the check cookies first,
+    # so this is InvalidCheck -> Configuration (spec §1.12, observed).
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
     start = browser.post_signin("corp")
 
     callback = browser.deny(start.headers["Location"])
     done = browser.get(callback)
+
+    assert "error=access_denied" in callback and "state=" not in callback
+    assert done.status_code == 302
+    assert done.headers["Location"] == _error_url(app)
+    assert "no state parameter in the callback" in _reasons(caplog)
+    for name in (PKCE, STATE, NONCE):
+        assert cookie_header(done, name).startswith(f"{name}=; Max-Age=0")
+    assert browser.session() is None
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_provider_error_with_this_browsers_state_is_oauth_callback_error(
+    live_app, oidc_provider, dbsession, caplog
+):
+    app = live_app(**provider_settings("corp", oidc_provider.url))
+    browser = Browser(app.url)
+    start = browser.post_signin("corp")
+    state = query_of(start.headers["Location"])["state"]
+
+    done = browser.get(
+        f"{app.url}/api/auth/callback/corp?"
+        + urlencode({"error": "access_denied", "state": state})
+    )
 
     assert done.status_code == 302
     assert (
@@ -82,6 +111,24 @@ def test_denied_consent_returns_to_the_signin_page_with_oauth_callback_error(
     page = browser.http.get(done.headers["Location"], timeout=10)
     assert page.status_code == 200
     assert "Try signing in with a different account." in page.text
+
+
+def test_provider_error_without_check_cookies_is_a_configuration_error(
+    live_app, oidc_provider, caplog
+):
+    # Someone else's (or a forged) denial, opened in a browser that never
+    # started a sign-in: nothing binds it to this browser.
+    app = live_app(**provider_settings("corp", oidc_provider.url))
+    starter = Browser(app.url)
+    state = query_of(starter.post_signin("corp").headers["Location"])["state"]
+
+    done = Browser(app.url).get(
+        f"{app.url}/api/auth/callback/corp?"
+        + urlencode({"error": "access_denied", "state": state})
+    )
+
+    assert done.headers["Location"] == _error_url(app)
+    assert "state check failed for provider=corp: cookie missing" in _reasons(caplog)
 
 
 @pytest.mark.parametrize("state", ["forged", ""])

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from app.auth import AccountLinked, SignedIn, UserCreated
@@ -21,7 +23,12 @@ from tests.integration.oauth_support import (  # noqa: F401 - fixtures
 def test_first_sign_in_creates_user_account_and_session(
     live_app, oidc_provider, dbsession
 ):
-    oidc_provider.add_user("alice-sub", email="Alice@Example.COM", name="Alice Liddell")
+    oidc_provider.add_user(
+        "alice-sub",
+        email="Alice@Example.COM",
+        email_verified=True,
+        name="Alice Liddell",
+    )
     server = live_app(**provider_settings("corp", oidc_provider.url))
     events = server.record(UserCreated, AccountLinked, SignedIn)
     browser = Browser(server.url)
@@ -35,7 +42,8 @@ def test_first_sign_in_creates_user_account_and_session(
     user = dbsession.scalars(sa.select(User)).one()
     assert user.email == "alice@example.com"
     assert user.name == "Alice Liddell"
-    assert user.email_verified is None
+    # Beyond Auth.js (null): the provider verified the address.
+    assert user.email_verified is not None
     account = dbsession.scalars(sa.select(Account)).one()
     assert (account.type, account.provider, account.provider_account_id) == (
         "oidc",
@@ -50,7 +58,9 @@ def test_first_sign_in_creates_user_account_and_session(
 
 
 def test_second_sign_in_finds_the_same_user(live_app, oidc_provider, dbsession):
-    oidc_provider.add_user("bob-sub", email="bob@example.com", name="Bob")
+    oidc_provider.add_user(
+        "bob-sub", email="bob@example.com", email_verified=True, name="Bob"
+    )
     server = live_app(**provider_settings("corp", oidc_provider.url))
     Browser(server.url).sign_in("corp", "bob-sub")
     events = server.record(UserCreated, AccountLinked, SignedIn)
@@ -66,8 +76,14 @@ def test_second_sign_in_finds_the_same_user(live_app, oidc_provider, dbsession):
     assert events[0].is_new_user is False
 
 
-def _arrange_user(dbsession, email: str, name: str | None = None) -> User:
-    user = User(email=email, name=name)
+def _arrange_user(
+    dbsession, email: str, name: str | None = None, *, verified: bool = True
+) -> User:
+    user = User(
+        email=email,
+        name=name,
+        email_verified=dt.datetime.now(dt.UTC) if verified else None,
+    )
     dbsession.add(user)
     dbsession.commit()
     return user
@@ -77,7 +93,9 @@ def test_email_of_another_user_is_refused_with_oauth_account_not_linked(
     live_app, oidc_provider, dbsession
 ):
     _arrange_user(dbsession, "Dora@example.com")
-    oidc_provider.add_user("dora-sub", email="dora@example.com", name="Dora")
+    oidc_provider.add_user(
+        "dora-sub", email="dora@example.com", email_verified=True, name="Dora"
+    )
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
 
@@ -97,7 +115,9 @@ def test_dangerous_email_linking_opt_in_links_to_the_existing_user(
     live_app, oidc_provider, dbsession
 ):
     existing = _arrange_user(dbsession, "dora@example.com", "Dora Existing")
-    oidc_provider.add_user("dora-sub", email="DORA@example.com", name="Dora")
+    oidc_provider.add_user(
+        "dora-sub", email="DORA@example.com", email_verified=True, name="Dora"
+    )
     app = live_app(
         auth__provider__corp__allow_dangerous_email_account_linking="true",
         **provider_settings("corp", oidc_provider.url),
@@ -129,8 +149,12 @@ def _two_providers(oidc_provider) -> dict[str, str]:
 def test_signed_in_user_links_a_second_provider_account(
     live_app, oidc_provider, dbsession
 ):
-    oidc_provider.add_user("gina-corp", email="gina@corp.example", name="Gina")
-    oidc_provider.add_user("gina-partner", email="gina@partner.example", name="G.")
+    oidc_provider.add_user(
+        "gina-corp", email="gina@corp.example", email_verified=True, name="Gina"
+    )
+    oidc_provider.add_user(
+        "gina-partner", email="gina@partner.example", email_verified=True, name="G."
+    )
     app = live_app(**_two_providers(oidc_provider))
     browser = Browser(app.url)
     browser.sign_in("corp", "gina-corp")
@@ -150,8 +174,8 @@ def test_signed_in_user_links_a_second_provider_account(
 def test_account_of_another_user_is_refused_while_signed_in(
     live_app, oidc_provider, dbsession
 ):
-    oidc_provider.add_user("hal", email="hal@example.com")
-    oidc_provider.add_user("ivy", email="ivy@example.com")
+    oidc_provider.add_user("hal", email="hal@example.com", email_verified=True)
+    oidc_provider.add_user("ivy", email="ivy@example.com", email_verified=True)
     app = live_app(**_two_providers(oidc_provider))
     Browser(app.url).sign_in("partner", "ivy")  # ivy's partner account exists
     browser = Browser(app.url)
@@ -266,6 +290,7 @@ def test_google_preset_configured_by_settings(live_app, oidc_provider, dbsession
     oidc_provider.add_user(
         "1094",
         email="kay@gmail.example",
+        email_verified=True,
         name="Kay",
         picture="https://lh3.example/kay.png",
     )
@@ -298,7 +323,9 @@ def test_google_preset_configured_by_settings(live_app, oidc_provider, dbsession
 def test_database_session_strategy(live_app, oidc_provider, dbsession):
     from app.auth.models import Session
 
-    oidc_provider.add_user("lee", email="lee@example.com", name="Lee")
+    oidc_provider.add_user(
+        "lee", email="lee@example.com", email_verified=True, name="Lee"
+    )
     app = live_app(
         auth__session__strategy="database",
         **provider_settings("corp", oidc_provider.url),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -11,8 +12,6 @@ import requests
 from tests.functional.registration.helpers import GOOD_PASSWORD, signup, unique_email
 
 pytestmark = pytest.mark.live
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _signin(base_url: str, email: str, password: str) -> requests.Response:
@@ -27,10 +26,10 @@ def _signin(base_url: str, email: str, password: str) -> requests.Response:
 
 
 @pytest.fixture
-def prefix():
+def prefix(redis_url):
     value = f"test-{uuid.uuid4().hex}"
     yield value
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"*{value}*"))
     if keys:
         client.delete(*keys)
@@ -38,11 +37,11 @@ def prefix():
 
 
 def test_failures_on_one_process_throttle_the_account_on_another(
-    smtp_server, live_server, make_app, prefix
+    smtp_server, live_server, make_app, prefix, redis_url
 ):
     settings = {
         "ratelimit__enabled": "true",
-        "ratelimit__storage_url": REDIS_URL,
+        "ratelimit__storage_url": redis_url,
         "ratelimit__key_prefix": prefix,
         "ratelimit__signin_account": "3/minute",
     }
@@ -57,6 +56,7 @@ def test_failures_on_one_process_throttle_the_account_on_another(
 
     assert throttled.status_code == 302
     assert throttled.headers["Location"].endswith(
-        "/api/auth/signin?error=CredentialsSignin&code=rate_limited"
+        f"/api/auth/signin?error=CredentialsSignin&email={quote(email)}"
+        "&code=rate_limited"
     )
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60

@@ -352,7 +352,8 @@ def test_wheel_installs_migrates_and_serves_every_page(site):
     # The credential query ran on the migrated schema and found nobody.
     assert signed_in == (
         302,
-        f"{site.base}/api/auth/signin?error=CredentialsSignin&code=credentials",
+        f"{site.base}/api/auth/signin?error=CredentialsSignin"
+        "&email=nobody%40example.test&code=credentials",
     ), _tail(site.log.read_text())
 
 

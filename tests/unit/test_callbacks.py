@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from app.auth.callbacks import Callbacks, default_redirect, default_session
 
@@ -169,3 +170,12 @@ def test_signin_callback_that_raises_refuses_the_sign_in(caplog):
 
     assert Callbacks(signin=(broken,)).run_signin(None) is False
     assert "boom" in caplog.text
+
+
+def test_signin_callback_meeting_an_unreachable_database_lets_it_through():
+    # Not a refusal (AccessDenied) but "try again": the site's 503 answers.
+    def database_down(request, **kw):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with pytest.raises(OperationalError):
+        Callbacks(signin=(database_down,)).run_signin(None)

@@ -315,6 +315,24 @@ def test_unrelated_and_empty_cookies_are_ignored():
     assert store.present == {}
 
 
+@pytest.mark.parametrize(
+    "suffix", ["", "1234", "-1", "+1", " 1", "1 ", "\u00b2", "\u0661", "x1", "1.2"]
+)
+def test_only_one_to_three_ascii_digits_make_a_chunk_name(suffix):
+    cookies = {f"{NAME}.{suffix}": "no", f"{NAME}.1": "B", f"{NAME}.0": "A"}
+
+    store = SessionStore(NAME, cookies, secure=False)
+
+    assert store.value == "AB"
+    assert sorted(store.present) == [f"{NAME}.0", f"{NAME}.1"]
+
+
+def test_chunks_win_over_an_unsuffixed_cookie_sent_beside_them():
+    cookies = {NAME: "old", f"{NAME}.0": "A", f"{NAME}.1": "B"}
+
+    assert SessionStore(NAME, cookies, secure=False).value == "AB"
+
+
 def test_no_cookie_means_no_value_and_nothing_to_clear():
     store = SessionStore(NAME, {}, secure=False)
 

@@ -132,7 +132,6 @@ def test_body_token_is_compared_in_constant_time(monkeypatch):
         return real(a, b)
 
     monkeypatch.setattr(csrf.hmac, "compare_digest", spy)
-    csrf._state_of_cookie.cache_clear()  # the cookie's check is cached per process
     wrong = "0" * 64
 
     state = csrf_state(COOKIE, SECRET, body_token=wrong, is_post=True)

@@ -38,15 +38,38 @@ def github() -> GitHub:
     return GitHub(client_id="Iv1.8a61f9b3a7aba766", client_secret="shh")
 
 
-def test_profile_with_public_email_maps_like_authjs():
-    user = github_user(recorded("user.json"))
+def test_profile_maps_like_authjs_with_the_verification_of_fetch_profile():
+    user = github_user({**recorded("user.json"), "email_verified": True})
 
     assert user == {
         "id": "583231",
         "name": "The Octocat",
         "email": "Octocat@GitHub.com",
+        "email_verified": True,
         "image": "https://avatars.githubusercontent.com/u/583231?v=4",
     }
+
+
+def test_public_email_alone_is_not_verified():
+    assert github_user(recorded("user.json"))["email_verified"] is False
+
+
+def test_public_email_is_chosen_when_it_is_verified():
+    emails = [
+        *recorded("emails.json"),
+        {"email": "octocat@github.com", "primary": False, "verified": True},
+    ]
+
+    assert verified_email(emails, "Octocat@GitHub.com") == "octocat@github.com"
+
+
+def test_unverified_public_email_gives_way_to_the_verified_primary():
+    emails = [
+        *recorded("emails.json"),
+        {"email": "Octocat@GitHub.com", "primary": False, "verified": False},
+    ]
+
+    assert verified_email(emails, "Octocat@GitHub.com") == "Mona@Example.com"
 
 
 def test_profile_without_a_name_uses_the_login():
@@ -90,6 +113,7 @@ def test_outcome_is_an_oauth_account_with_the_token_fields():
     profile = {
         **recorded("user_private_email.json"),
         "email": verified_email(recorded("emails.json")),
+        "email_verified": True,
     }
 
     outcome = github().outcome(profile, recorded("token.json"))

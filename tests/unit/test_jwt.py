@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
-import os
-import threading
+import math
 import uuid
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.padding import PKCS7
 from joserfc import jwe
 from joserfc.jwk import OctKey
 
+from app.auth import jwt as jwt_module
 from app.auth.errors import JWTError
 from app.auth.jwt import (
     CLOCK_TOLERANCE,
-    ContentEncryptor,
+    MAX_DERIVED_SALTS,
+    TOKEN_CACHE_MAX_LENGTH,
+    TOKEN_CACHE_SIZE,
     JWTCodec,
     b64url,
     b64url_decode,
@@ -359,8 +358,6 @@ def test_unsupported_enc_fails_even_with_a_correct_key(enc, size):
 def test_a256gcm_token_decodes_with_a_32_byte_key_and_sha256_kid():
     key = derive_key(SECRET, SALT, 32)
     members = json.dumps({"k": b64url(key), "kty": "oct"}, separators=(",", ":"))
-    import hashlib
-
     kid = b64url(hashlib.sha256(members.encode()).digest())
     assert thumbprint(key) == kid
     token = _raw_jwe(
@@ -466,70 +463,7 @@ def test_codec_needs_a_secret():
         JWTCodec([])
 
 
-# the encryptor behind every minted token -----------------------------------
-def _reference_a256cbc_hs512(key: bytes, plaintext: bytes, iv: bytes, aad: bytes):
-    """RFC 7518 §5.2.2.1 step by step, with a new cipher context per message."""
-    padder = PKCS7(128).padder()
-    padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key[32:]), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(padded) + encryptor.finalize()
-    al = (len(aad) * 8).to_bytes(8, "big")
-    tag = hmac.new(key[:32], aad + iv + ciphertext + al, hashlib.sha512).digest()[:32]
-    return ciphertext, tag
-
-
-def test_content_encryptor_matches_a_fresh_cbc_context_message_after_message():
-    key = os.urandom(64)
-    aad = b"eyJhbGciOiJkaXIifQ"
-    encryptor = ContentEncryptor(key, aad)
-
-    for length in [*range(0, 70), 255, 256, 1000]:
-        plaintext, iv = os.urandom(length), os.urandom(16)
-        assert encryptor.encrypt(plaintext, iv) == _reference_a256cbc_hs512(
-            key, plaintext, iv, aad
-        ), length
-
-
-def test_content_encryptor_matches_the_reference_in_concurrent_threads():
-    key = os.urandom(64)
-    encryptor = ContentEncryptor(key, b"aad")
-    mismatches = []
-
-    def work() -> None:
-        for length in range(200):
-            plaintext, iv = os.urandom(length), os.urandom(16)
-            got = encryptor.encrypt(plaintext, iv)
-            if got != _reference_a256cbc_hs512(key, plaintext, iv, b"aad"):
-                mismatches.append(length)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert mismatches == []
-
-
-def test_content_encryptor_starts_afresh_after_a_failed_update():
-    key = os.urandom(64)
-    encryptor = ContentEncryptor(key, b"aad")
-    encryptor.encrypt(b"first", os.urandom(16))
-    encryptor._local.context = None  # what a failure inside update leaves behind
-
-    iv = os.urandom(16)
-    assert encryptor.encrypt(b"second", iv) == _reference_a256cbc_hs512(
-        key, b"second", iv, b"aad"
-    )
-
-
-def test_content_encryptor_refuses_a_short_iv_or_key():
-    with pytest.raises(ValueError):
-        ContentEncryptor(os.urandom(32), b"aad")
-    with pytest.raises(ValueError):
-        ContentEncryptor(os.urandom(64), b"aad").encrypt(b"x", os.urandom(12))
-
-
+# joserfc reads every token we mint ----------------------------------------
 def test_every_minted_token_decrypts_with_joserfc():
     codec = JWTCodec([SECRET])
     key = OctKey.import_key(derive_key(SECRET, SALT))
@@ -538,45 +472,6 @@ def test_every_minted_token_decrypts_with_joserfc():
         token = codec.encode(claims, salt=SALT, max_age=60, now=NOW)
         payload = json.loads(jwe.decrypt_compact(token, key).plaintext)
         assert {k: payload[k] for k in claims} == claims
-
-
-# the codec's memory of tokens it has seen -----------------------------------
-def test_a_remembered_token_decodes_to_a_fresh_dict_each_time():
-    codec = JWTCodec([SECRET])
-    token = codec.encode({"sub": "1", "name": "A"}, salt=SALT, max_age=60, now=NOW)
-
-    first = codec.decode(token, salt=SALT, now=NOW)
-    first["name"] = "changed"
-    first["extra"] = True
-
-    again = codec.decode(token, salt=SALT, now=NOW)
-    assert again["name"] == "A" and "extra" not in again
-
-
-def test_a_remembered_token_with_nested_claims_is_parsed_afresh():
-    codec = JWTCodec([SECRET])
-    token = codec.encode({"sub": "1", "roles": ["a"]}, salt=SALT, max_age=60, now=NOW)
-
-    codec.decode(token, salt=SALT, now=NOW)["roles"].append("admin")
-
-    assert codec.decode(token, salt=SALT, now=NOW)["roles"] == ["a"]
-
-
-def test_a_remembered_token_still_expires():
-    codec = JWTCodec([SECRET])
-    token = codec.encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
-    assert codec.decode(token, salt=SALT, now=NOW + 60)["sub"] == "1"
-
-    with pytest.raises(JWTError):
-        codec.decode(token, salt=SALT, now=NOW + 60 + CLOCK_TOLERANCE + 1)
-
-
-def test_a_minted_token_with_a_non_numeric_nbf_is_refused_on_decode():
-    codec = JWTCodec([SECRET])
-    token = codec.encode({"sub": "1", "nbf": "soon"}, salt=SALT, max_age=60, now=NOW)
-
-    with pytest.raises(JWTError):
-        codec.decode(token, salt=SALT, now=NOW)
 
 
 def test_every_jti_is_a_random_version_4_uuid():
@@ -588,3 +483,155 @@ def test_every_jti_is_a_random_version_4_uuid():
         assert jti.version == 4 and jti.variant == uuid.RFC_4122
         seen.add(jti)
     assert len(seen) == 200
+
+
+# JSON that JavaScript can read back ---------------------------------------------
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_claims_with_nan_or_infinity_are_refused_instead_of_minted(number):
+    with pytest.raises(ValueError):
+        JWTCodec([SECRET]).encode({"sub": "1", "score": number}, salt=SALT, max_age=60)
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_token_whose_payload_holds_nan_or_infinity_is_refused(constant):
+    # Python's json.loads would read these; JSON.parse (Auth.js) would not.
+    key = derive_key(SECRET, SALT)
+    header = {"alg": "dir", "enc": "A256CBC-HS512", "kid": thumbprint(key)}
+    registry = jwe.JWERegistry(algorithms=["dir", "A256CBC-HS512"])
+    token = jwe.encrypt_compact(
+        header,
+        b'{"sub":"1","score":' + constant + b"}",
+        OctKey.import_key(key),
+        registry=registry,
+    )
+
+    with pytest.raises(JWTError):
+        JWTCodec([SECRET]).decode(token, salt=SALT)
+
+
+def test_a_lone_surrogate_claim_round_trips():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"name": "a\ud800b"}, salt=SALT, max_age=60)
+
+    assert codec.decode(token, salt=SALT)["name"] == "a\ud800b"
+
+
+# the derived keys a codec keeps ------------------------------------------------------
+def test_the_codec_keeps_at_most_max_derived_salts_key_sets_and_still_works():
+    codec = JWTCodec([SECRET, "o" * 40])
+    salts = [f"cookie-{i}" for i in range(MAX_DERIVED_SALTS + 5)]
+    tokens = {s: codec.encode({"sub": s}, salt=s, max_age=60) for s in salts}
+
+    assert len(codec._keys) == MAX_DERIVED_SALTS
+    assert ("cookie-0", 64) not in codec._keys  # the oldest went first
+    for salt, token in tokens.items():  # a dropped salt is derived again
+        assert codec.decode(token, salt=salt)["sub"] == salt
+    assert len(codec._keys) == MAX_DERIVED_SALTS
+
+
+def test_derived_keys_are_reused_not_derived_per_token():
+    codec = JWTCodec([SECRET])
+    keys = codec.keys(SALT)
+    codec.encode({"sub": "1"}, salt=SALT, max_age=60)
+
+    assert codec.keys(SALT) is keys
+
+
+# the tokens a codec remembers ----------------------------------------------------
+def _refuse_decryption(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("decrypted although the token was remembered")
+
+    monkeypatch.setattr(jwt_module.jwe, "decrypt_compact", refuse)
+
+
+def test_a_minted_token_decodes_again_without_decryption(monkeypatch):
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "name": "A"}, salt=SALT, max_age=60, now=NOW)
+    _refuse_decryption(monkeypatch)
+
+    payload = codec.decode(token, salt=SALT, now=NOW)
+
+    assert list(payload) == ["sub", "name", "iat", "exp", "jti"]
+    assert payload["name"] == "A" and payload["exp"] == NOW + 60
+
+
+def test_a_decrypted_token_is_remembered(monkeypatch):
+    token = JWTCodec([SECRET]).encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
+    codec = JWTCodec([SECRET])
+    first = codec.decode(token, salt=SALT, now=NOW)
+    _refuse_decryption(monkeypatch)
+
+    assert codec.decode(token, salt=SALT, now=NOW) == first
+
+
+def test_a_remembered_token_decodes_to_a_fresh_object_each_time():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "roles": ["a"]}, salt=SALT, max_age=60, now=NOW)
+
+    first = codec.decode(token, salt=SALT, now=NOW)
+    first["roles"].append("admin")
+    first["extra"] = True
+
+    again = codec.decode(token, salt=SALT, now=NOW)
+    assert again["roles"] == ["a"] and "extra" not in again
+
+
+def test_a_remembered_token_still_expires():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt=SALT, max_age=60, now=NOW)
+    assert codec.decode(token, salt=SALT, now=NOW + 60)["sub"] == "1"
+
+    with pytest.raises(JWTError, match="expired"):
+        codec.decode(token, salt=SALT, now=NOW + 60 + CLOCK_TOLERANCE)
+
+
+def test_a_minted_token_with_a_non_numeric_nbf_is_refused_on_decode():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "nbf": "soon"}, salt=SALT, max_age=60, now=NOW)
+
+    with pytest.raises(JWTError):
+        codec.decode(token, salt=SALT, now=NOW)
+
+
+def test_a_remembered_token_is_not_accepted_under_another_salt():
+    # A check cookie's token must not pass as a session token, remembered or not.
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt="authjs.state", max_age=60)
+
+    with pytest.raises(JWTError):
+        codec.decode(token, salt=SALT)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_still_refused():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1"}, salt=SALT, max_age=60)
+    codec.decode(token, salt=SALT)
+    tag = _parts(token)[4]
+
+    with pytest.raises(JWTError):
+        codec.decode(_with_part(token, 4, _flip_last_char(tag)), salt=SALT)
+
+
+def test_the_codec_remembers_at_most_token_cache_size_tokens():
+    codec = JWTCodec([SECRET])
+    tokens = [
+        codec.encode({"sub": str(i)}, salt=SALT, max_age=60, now=NOW)
+        for i in range(TOKEN_CACHE_SIZE + 5)
+    ]
+
+    assert len(codec._plaintexts) == TOKEN_CACHE_SIZE
+    assert (SALT, tokens[0]) not in codec._plaintexts  # the oldest went first
+    assert (SALT, tokens[-1]) in codec._plaintexts
+    # a forgotten token is decrypted again
+    assert codec.decode(tokens[0], salt=SALT, now=NOW)["sub"] == "0"
+    assert len(codec._plaintexts) == TOKEN_CACHE_SIZE
+
+
+def test_a_token_longer_than_one_cookie_is_not_remembered():
+    codec = JWTCodec([SECRET])
+    token = codec.encode({"sub": "1", "blob": "x" * 4000}, salt=SALT, max_age=60)
+    assert len(token) > TOKEN_CACHE_MAX_LENGTH
+
+    assert codec.decode(token, salt=SALT)["blob"] == "x" * 4000
+    assert codec._plaintexts == {}

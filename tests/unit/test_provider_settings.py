@@ -15,6 +15,7 @@ from app.auth import OIDC, Email, GitHub, Google, OAuth2
 from app.auth.providers import provider_from_settings
 from app.auth.providers.email import DEFAULT_MAX_AGE
 from app.auth.providers.google import GOOGLE_ISSUER
+from app.auth.providers.oauth import ProviderError
 from app.auth.settings import parse_settings
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
@@ -204,7 +205,7 @@ def test_email_by_settings():
     assert (provider.id, provider.name, provider.type) == ("email", "Email", "email")
     assert provider.sender == "Site <login@site.example>"
     assert provider.max_age == 3600
-    assert default.max_age == DEFAULT_MAX_AGE == 86400
+    assert default.max_age == DEFAULT_MAX_AGE == 600  # ten minutes (Auth.js: 86400)
     assert default.sender is None  # pyramid_mailer's mail.default_sender
 
 
@@ -251,3 +252,72 @@ def test_authorization_params_cannot_replace_the_protocols_own():
                 "redirect_uri": "https://evil.test",
             },
         )
+
+
+# PKCE or state: one of them binds the callback to the browser --------------------------
+def test_provider_without_pkce_or_state_stops_start_up():
+    with pytest.raises(ConfigurationError) as info:
+        build(
+            "corp",
+            auth__provider__corp__issuer="https://id.corp.example",
+            auth__provider__corp__client_id="cid",
+            auth__provider__corp__client_secret="cs",
+            auth__provider__corp__checks="nonce",
+        )
+
+    message = str(info.value)
+    assert "auth.provider.corp.checks" in message
+    assert "auth.provider.corp.checks_unsupported = true" in message
+
+
+def test_checks_unsupported_says_the_provider_can_do_neither():
+    [provider] = build(
+        "corp",
+        auth__provider__corp__issuer="https://id.corp.example",
+        auth__provider__corp__client_id="cid",
+        auth__provider__corp__client_secret="cs",
+        auth__provider__corp__checks="nonce",
+        auth__provider__corp__checks_unsupported="true",
+    )
+
+    assert provider.checks == ("nonce",)
+    assert provider.checks_unsupported is True
+
+
+def test_constructor_refuses_neither_pkce_nor_state():
+    with pytest.raises(ValueError, match="checks must include pkce or state"):
+        OAuth2(
+            id="wiki",
+            client_id="w",
+            client_secret="s",
+            authorization_endpoint="https://wiki.example/a",
+            token_endpoint="https://wiki.example/t",
+            userinfo_endpoint="https://wiki.example/u",
+            checks=[],
+        )
+
+    provider = OIDC(
+        id="corp",
+        issuer="https://id.corp.example",
+        client_id="c",
+        client_secret="s",
+        checks=["nonce"],
+        checks_unsupported=True,
+    )
+    assert provider.checks == ("nonce",)
+
+
+def test_discovery_taking_pkce_away_leaves_no_protection_and_is_refused():
+    # Configured with pkce and nonce; the server says it cannot do S256.
+    provider = OIDC(
+        id="corp",
+        issuer="https://id.corp.example",
+        client_id="c",
+        client_secret="s",
+        checks=["pkce", "nonce"],
+    )
+    metadata = {"code_challenge_methods_supported": ["plain"]}
+
+    with pytest.raises(ProviderError, match="neither pkce nor state"):
+        provider.usable_checks(metadata)
+    assert provider.usable_checks({}) == ("pkce", "nonce")

@@ -262,6 +262,47 @@ def test_bad_numbers_are_refused_naming_the_key(key, value):
     assert key in refused({**settings(), key: value})
 
 
+def test_absolute_lifetime_defaults_to_thirty_days_or_a_longer_max_age():
+    default = parse_settings(settings(), environ={})
+    longer = parse_settings(settings(auth__session__max_age="5184000"), environ={})
+
+    assert default.session_absolute_max_age == 30 * 24 * 3600
+    assert longer.session_absolute_max_age == 5184000
+
+
+def test_absolute_lifetime_may_not_be_shorter_than_max_age():
+    message = refused(
+        settings(auth__session__max_age="3600", auth__session__absolute_max_age="3599")
+    )
+
+    assert "auth.session.absolute_max_age" in message
+    assert "auth.session.max_age (3600)" in message
+
+
+def test_absolute_lifetime_is_read():
+    parsed = parse_settings(
+        settings(
+            auth__session__absolute_max_age="86400", auth__session__max_age="3600"
+        ),
+        environ={},
+    )
+
+    assert parsed.session_absolute_max_age == 86400
+
+
+# development hosts for mailed links -----------------------------------------------------
+def test_dev_hosts_default_to_the_loopback_names():
+    parsed = parse_settings(settings(), environ={})
+
+    assert parsed.dev_hosts == {"localhost", "127.0.0.1", "::1"}
+
+
+def test_dev_hosts_are_lower_cased_without_brackets():
+    parsed = parse_settings(settings(auth__dev_hosts="Dev.Test [::1]"), environ={})
+
+    assert parsed.dev_hosts == {"dev.test", "::1"}
+
+
 def test_update_age_may_not_exceed_max_age():
     message = refused(
         settings(auth__session__max_age="3600", auth__session__update_age="7200")

@@ -80,6 +80,18 @@ def _oauth_options(o: ProviderOptions) -> dict:
     checks = o.words("checks")
     if checks is not None:
         kwargs["checks"] = checks
+    kwargs["checks_unsupported"] = o.flag("checks_unsupported")
+    if (
+        checks is not None
+        and not {"pkce", "state"} & set(checks)
+        and not kwargs["checks_unsupported"]
+    ):
+        raise o.error(
+            "checks",
+            "must include pkce or state (they bind the callback to the browser "
+            "that started the sign-in); set auth.provider."
+            f"{o.id}.checks_unsupported = true only if the provider supports neither",
+        )
     params = o.params("authorization_params")
     if params:
         kwargs["authorization_params"] = params

@@ -8,13 +8,19 @@
    otherwise reach a mail header;
 2. asks the ``signin`` callbacks, with ``email={"verificationRequest": True}``
    (``False`` -> ``AccessDenied``, a string -> redirect there);
-3. stores ``sha256_hex(token + secret)`` (never the token itself) with the
-   address and an expiry (``max_age``, default 24 h) through the adapter;
-4. mails ``B/callback/<id>?callbackUrl=..&token=..&email=..`` (plain text and
+3. deletes the address's older unused tokens (a new link voids the old
+   ones) and stores ``sha256_hex(token + secret)`` (never the token itself)
+   with the address and an expiry (``max_age``, default 10 minutes where
+   Auth.js has 24 h) through the adapter;
+4. mails ``B/callback/<id>?callbackUrl=..&token=..&email=..`` on the
+   configured origin (``auth.url``, never the request's ``Host``; see
+   :attr:`AuthFlow.public_origin`) (plain text and
    HTML, templates ``app.auth:templates/providers/email_message.*.jinja2``)
    right away, so an SMTP failure is the ``Configuration`` error redirect
    (with the transaction doomed: no token row stays behind), not a 500;
-5. redirects to ``verify-request?provider=<id>&type=email``.
+5. redirects to ``verify-request?provider=<id>&type=email&email=<address>``
+   (Auth.js sends no ``email``; the page names the address the person
+   typed, which tells nothing about whether an account has it).
 
 ``GET callback/<id>`` uses the token (the adapter deletes the row as it
 reads it, so a link works once) and hands the address to the core, whose
@@ -51,7 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_AGE = 24 * 3600  # Auth.js: 86400 s
+# Auth.js: 86400 s. Ten minutes here, as OWASP ASVS 5.0 asks of out-of-band
+# codes; max_age=86400 restores Auth.js's lifetime.
+DEFAULT_MAX_AGE = 10 * 60
 MAX_EMAIL_LENGTH = 254
 MAX_TOKEN_LENGTH = 512
 TEXT_TEMPLATE = "app.auth:templates/providers/email_message.txt.jinja2"
@@ -100,14 +108,14 @@ class VerificationRequest:
     expires: dt.datetime
     provider: Email
     host: str
-    brand_color: str = "#346df1"
+    brand_color: str = "#2563eb"
 
 
 Sender = Callable[[Any, VerificationRequest], None]
 
 
 class Email(Provider):
-    """``Email(sender="Site <no-reply@example.org>", max_age=86400)``.
+    """``Email(sender="Site <no-reply@example.org>", max_age=600)``.
 
     ``send(request, verification_request)`` replaces the built-in mail
     (Auth.js's ``sendVerificationRequest``); it must raise when it cannot
@@ -167,8 +175,12 @@ class Email(Provider):
         if isinstance(allowed, str):
             return flow.redirect(flow.safe_redirect(allowed))
 
+        # First, so a refused host (HTTPBadRequest) leaves no token behind.
+        origin = flow.public_origin
         token = secrets.token_hex(32)
         expires = utcnow() + dt.timedelta(seconds=self.max_age)
+        # A new link voids the older unused ones for this address.
+        store.delete_verification_tokens(email)
         store.create_verification_token(
             VerificationTokenValue(
                 email, hash_token(token, flow.settings.csrf_secret), expires
@@ -182,13 +194,14 @@ class Email(Provider):
                 "token": token,
                 "email": email,
             },
+            origin=origin,
         )
         verification = VerificationRequest(
             email,
             url,
             expires,
             self,
-            urlsplit(flow.origin).netloc,
+            urlsplit(origin).netloc,
             flow.settings.brand_color,
         )
         try:
@@ -208,7 +221,8 @@ class Email(Provider):
             flow.page_url(
                 "verify_request",
                 "verify-request",
-                {"provider": self.id, "type": "email"},
+                # Beyond Auth.js: the address, so the page can name it.
+                {"provider": self.id, "type": "email", "email": email},
             )
         )
 

@@ -12,17 +12,33 @@
   ``profile()``: ``id = sub ?? id``, ``name = name ?? nickname ??
   preferred_username``, ``email`` lower-cased, ``image = picture``).
 
+Unlike Auth.js, the email is used only when the provider verified it: the
+mapped profile must say ``"email_verified": True`` (the default mapping
+reads the profile's ``email_verified`` claim, ``true`` or ``"true"``; the
+GitHub preset asks ``/user/emails``). A ``profile=`` callback says so
+itself, e.g. ``{"id": p["id"], "email": p["email"], "email_verified":
+p.get("verified_email") is True}``; without it the user gets no email, and
+no account is found, linked or created by email.
+
 The protocol is authlib's (``OAuth2Session.create_authorization_url`` and
 ``fetch_token``); this module only decides where values live and how each
 failure is reported. Subclasses change where the endpoints come from
 (:class:`~app.auth.providers.oidc.OIDC`: discovery) and how the profile is
 fetched (:class:`~app.auth.providers.github.GitHub`).
 
+Beyond Auth.js, a provider must use PKCE or state (or ``nonce`` alone would
+leave the callback open to a code injected by someone else): one configured
+with neither is refused when it is made, unless ``checks_unsupported=True``
+(setting ``auth.provider.<id>.checks_unsupported = true``) says the provider
+supports neither; one whose discovery takes PKCE away (no S256) and has no
+state is refused at sign-in.
+
 Failures end on Auth.js's error redirects and are logged with the reason:
-``?error=`` from the provider is ``OAuthCallbackError``; a missing, forged
-or mismatched check is ``InvalidCheck``; a provider that is down, slow
-(``auth.http_timeout``), refuses the code (a replayed one) or sends an
-invalid token is ``CallbackRouteError`` (``SignInError`` while starting).
+a missing, forged or mismatched check is ``InvalidCheck`` (the state is
+checked first); ``?error=`` from the provider is then ``OAuthCallbackError``;
+a provider that is down, slow (``auth.http_timeout``), refuses the code (a
+replayed one) or sends an invalid token is ``CallbackRouteError``
+(``SignInError`` while starting).
 The last three are not client safe, so the browser sees ``Configuration``.
 """
 
@@ -133,6 +149,7 @@ class OAuth2(Provider):
         token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107 - a name
         allow_dangerous_email_account_linking: bool = False,
         profile: ProfileCallback | None = None,
+        checks_unsupported: bool = False,
     ) -> None:
         super().__init__(id, name or id)
         if not client_id:
@@ -156,6 +173,13 @@ class OAuth2(Provider):
             scope = " ".join(scope)
         self.scope = scope if scope is not None else self.default_scope
         self.checks = self._validated_checks(checks)
+        self.checks_unsupported = bool(checks_unsupported)
+        if not (self.checks_unsupported or protected(self.checks)):
+            raise ValueError(
+                f"provider {id}: checks must include pkce or state, or the "
+                "callback accepts an attacker's code; only if the provider "
+                "supports neither, say so with checks_unsupported=True"
+            )
         self.authorization_params = dict(authorization_params or {})
         reserved = sorted(RESERVED_PARAMS & set(self.authorization_params))
         if reserved:
@@ -213,16 +237,27 @@ class OAuth2(Provider):
     def effective_checks(self, metadata: Mapping[str, Any]) -> tuple[str, ...]:
         return self.checks
 
+    def usable_checks(self, metadata: Mapping[str, Any]) -> tuple[str, ...]:
+        """:meth:`effective_checks`, refused (:class:`ProviderError`) when the
+        provider's metadata took away the last of pkce and state."""
+        enabled = self.effective_checks(metadata)
+        if not (self.checks_unsupported or protected(enabled)):
+            raise ProviderError(
+                f"checks {','.join(enabled) or 'none'} include neither pkce nor "
+                "state for this provider (checks_unsupported is not set)"
+            )
+        return enabled
+
     # POST signin/<id> ---------------------------------------------------------------
     def begin(self, flow: AuthFlow) -> Response:
         timeout = flow.settings.http_timeout
         try:
             metadata = self.server_metadata(timeout)
+            enabled = self.usable_checks(metadata)
         except ProviderError as exc:
             log.warning("signin provider=%s failed: %s", self.id, exc)
             raise SignInError(f"provider={self.id}: {exc}") from None
         redirect_uri = flow.url("callback", self.id)
-        enabled = self.effective_checks(metadata)
         made = checks.create(flow, self.id, enabled, form_post=self.form_post)
         params = dict(self.authorization_params)
         # Auth.js copies the POST's query into the authorization URL
@@ -251,21 +286,23 @@ class OAuth2(Provider):
         timeout = flow.settings.http_timeout
         try:
             metadata = self.server_metadata(timeout)
+            enabled = self.usable_checks(metadata)
         except ProviderError as exc:
             checks.use(flow, self.id, (), form_post=self.form_post)  # still clear them
             log.warning("callback provider=%s failed: %s", self.id, exc)
             raise CallbackRouteError(f"provider={self.id}: {exc}") from None
-        used = checks.use(
-            flow, self.id, self.effective_checks(metadata), form_post=self.form_post
-        )
+        used = checks.use(flow, self.id, enabled, form_post=self.form_post)
 
+        # As Auth.js: the state is checked before the provider's error is
+        # read, so a callback without this browser's state (a denial forged
+        # or replayed by someone else) is InvalidCheck, not OAuthCallbackError.
+        used.verify_state(params.get("state"))
         error = params.get("error")
         if error:
             raise OAuthCallbackError(
                 f"provider={self.id} returned error={shorten(error)} "
                 f"description={shorten(params.get('error_description', ''))}"
             )
-        used.verify_state(params.get("state"))
         code = params.get("code")
         if not isinstance(code, str) or not code:
             raise CallbackRouteError(f"provider={self.id}: no code in the callback")
@@ -358,7 +395,12 @@ class OAuth2(Provider):
     def map_profile(
         self, profile: Profile, token: Mapping[str, Any]
     ) -> Mapping[str, Any]:
-        """Auth.js's default ``profile()``; a ``profile=`` callback replaces it."""
+        """Auth.js's default ``profile()``; a ``profile=`` callback replaces it.
+
+        Beyond Auth.js, the mapping says whether the provider verified the
+        email: ``email_verified`` is true when the profile's (OpenID Connect's
+        claim) is JSON ``true`` or the string ``"true"``.
+        """
         if self.profile_callback is not None:
             return self.profile_callback(profile, token)
         return {
@@ -369,6 +411,7 @@ class OAuth2(Provider):
             or profile.get("nickname")
             or profile.get("preferred_username"),
             "email": profile.get("email"),
+            "email_verified": claims_verified(profile.get("email_verified")),
             "image": profile.get("picture"),
         }
 
@@ -381,6 +424,12 @@ class OAuth2(Provider):
         email = (
             email.strip().lower() if isinstance(email, str) and email.strip() else None
         )
+        if email is not None and mapped.get("email_verified") is not True:
+            # Anyone can type any address into an account at most providers:
+            # one the provider has not verified must not find, link or create
+            # a user (it would sign in to, or claim, its owner's account).
+            log.info("provider=%s: email not verified by the provider, unused", self.id)
+            email = None
         if email is not None and (len(email) > MAX_EMAIL_LENGTH or "@" not in email):
             raise CallbackRouteError(
                 f"provider={self.id}: unusable email in the profile"
@@ -408,6 +457,18 @@ class OAuth2(Provider):
             session_state=_text(token.get("session_state")),
         )
         return SignInOutcome(user=user, account=account, profile=dict(profile))
+
+
+def protected(enabled: Iterable[str]) -> bool:
+    """Whether ``enabled`` checks bind the callback to this browser's request:
+    PKCE or state (nonce alone protects only OpenID Connect's ID token)."""
+    return bool({checks.PKCE, checks.STATE} & set(enabled))
+
+
+def claims_verified(value: object) -> bool:
+    """An ``email_verified`` claim: JSON ``true``, or ``"true"`` as some
+    providers send it; anything else is unverified."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _text(value: object) -> str | None:

@@ -61,7 +61,7 @@ class ResetViews:
         )
         private_page(self.request)
         self.request.override_renderer = template("link_sent")
-        return {"purpose": RESET}
+        return {"purpose": RESET, "email": form.data["email"]}
 
     # the mailed link ------------------------------------------------------------------
     def _password_page(

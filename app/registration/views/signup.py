@@ -19,7 +19,7 @@ from pyramid.view import view_config, view_defaults
 
 from app.auth import AuthError, UserCreated, sign_in
 from app.registration.credentials import PROVIDER_ID
-from app.registration.forms import FormResult, signup_form
+from app.registration.forms import FormResult, clean_email, signup_form
 from app.registration.resources import SignupResource
 from app.registration.views.common import (
     callback_url,
@@ -76,7 +76,13 @@ class SignupViews:
         if outcome.user is not None:
             request.registry.notify(UserCreated(request, outcome.user))
         if outcome.status == "check_email":
-            return HTTPSeeOther(request.resource_url(self.context, "check-email"))
+            # The address just typed, so the page can name it: the same page
+            # for a fresh and a taken address, so it tells nothing more.
+            return HTTPSeeOther(
+                request.resource_url(
+                    self.context, "check-email", query={"email": email}
+                )
+            )
         try:
             return sign_in(
                 request,
@@ -99,4 +105,13 @@ class SignupViews:
     )
     def check_email(self) -> dict:
         private_page(self.request)
-        return {"signin_url": self.request.auth_url("signin")}
+        try:
+            typed = self.request.GET.get("email", "")
+        except UnicodeDecodeError:  # a query that is not UTF-8 names nobody
+            typed = ""
+        # Only an address is named, never other text someone put in a link.
+        email, error = clean_email(typed)
+        return {
+            "signin_url": self.request.auth_url("signin"),
+            "email": None if error else email,
+        }

@@ -90,4 +90,4 @@ class VerifyViews:
             email=form.data["email"],
         )
         self.request.override_renderer = template("link_sent")
-        return {"purpose": VERIFY}
+        return {"purpose": VERIFY, "email": form.data["email"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from webtest import TestApp
@@ -20,6 +21,12 @@ _LINK = re.compile(r"https?://\S+")
 
 def unique_email(prefix: str = "person") -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}@example.com"
+
+
+def typed_away(text: str, address: str) -> str:
+    """``text`` with ``address`` (as typed, or URL-encoded) replaced: an answer
+    may echo the address the person typed, and must be alike apart from it."""
+    return text.replace(quote(address), "<typed>").replace(address, "<typed>")
 
 
 def signup_form(app: TestApp, query: dict | None = None):

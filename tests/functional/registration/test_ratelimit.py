@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -22,18 +23,16 @@ from tests.functional.registration.helpers import (
 )
 from tests.mail_support import mail_queue  # noqa: F401 - fixture
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture(params=["memory", "redis"])
-def storage(request):
+def storage(request, redis_url):
     """Overrides for one storage; Redis keys get a prefix of their own per test."""
     if request.param == "memory":
         yield {"ratelimit__storage_url": "memory://"}
         return
     prefix = f"test-{uuid.uuid4().hex}"
-    yield {"ratelimit__storage_url": REDIS_URL, "ratelimit__key_prefix": prefix}
-    client = redis.Redis.from_url(REDIS_URL)
+    yield {"ratelimit__storage_url": redis_url, "ratelimit__key_prefix": prefix}
+    client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"*{prefix}*"))
     if keys:
         client.delete(*keys)
@@ -73,7 +72,8 @@ def test_sign_in_failures_are_throttled_per_account(smtp_server, make_wsgi, stor
     throttled = signin(browser(wsgi, "192.0.2.99"), email, GOOD_PASSWORD)
 
     assert throttled.location == (
-        "http://localhost/api/auth/signin?error=CredentialsSignin&code=rate_limited"
+        "http://localhost/api/auth/signin?error=CredentialsSignin"
+        f"&email={quote(email)}&code=rate_limited"
     )
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
     page = browser(wsgi).get(throttled.location)
