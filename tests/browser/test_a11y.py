@@ -32,7 +32,7 @@ import requests
 from playwright.sync_api import BrowserContext, Page
 
 from app import main
-from tests.conftest import BASE_SETTINGS, ROOT, LiveServer, migrate
+from tests.conftest import BASE_SETTINGS, ROOT, LiveServer, free_port, migrate
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -103,8 +103,10 @@ def axe_source() -> str:
 def serve(directory: Path, **overrides: str) -> Iterator[LiveServer]:
     url = f"sqlite:///{directory / 'site.sqlite'}"
     migrate(url)
+    port = free_port()
     settings = {
         **BASE_SETTINGS,
+        "auth.url": f"http://127.0.0.1:{port}",
         "sqlalchemy.url": url,
         "app.env": "development",
         "auth.providers": "email",
@@ -114,7 +116,7 @@ def serve(directory: Path, **overrides: str) -> Iterator[LiveServer]:
     }
     wsgi = main({}, **settings)
     try:
-        with LiveServer(wsgi) as server:
+        with LiveServer(wsgi, port=port) as server:
             yield server
     finally:
         wsgi.registry["db_engine"].dispose()

@@ -109,6 +109,7 @@ def test_development_links_follow_an_allowed_host(make_app, smtp_server, host, o
     assert (
         response.location
         == f"{origin}/api/auth/verify-request?provider=email&type=email"
+        "&email=victim%40example.com"
     )
     [message] = smtp_server.wait_for(1)
     assert link_of(message).startswith(f"{origin}/api/auth/callback/email?")

@@ -31,13 +31,13 @@ ROWS = {
 
 
 @pytest.fixture
-def fresh_url(db_backend, request, tmp_path) -> Iterator[str]:
+def fresh_url(db_backend, request, tmp_path, postgres_url) -> Iterator[str]:
     if db_backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
     else:
         name = f"authsite_migrations_{_worker(request)}"
-        yield _postgres_database(name)
-        _drop_postgres_database(name)
+        yield _postgres_database(postgres_url, name)
+        _drop_postgres_database(postgres_url, name)
 
 
 def _arrange(engine: sa.Engine) -> tuple[int, int]:

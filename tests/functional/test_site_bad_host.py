@@ -22,7 +22,8 @@ HOSTS = ["b\xfccher.example", "bad host!", "a@b.example"]
 
 @pytest.fixture
 def app(make_app):
-    return make_app(**CREDENTIALS)
+    # origin from the Host header, the thing under test
+    return make_app(**CREDENTIALS, auth__url="")
 
 
 @pytest.fixture
