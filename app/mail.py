@@ -93,6 +93,7 @@ class MailSettings:
     queue_path: str | None
     dev_maildir: str | None
     queue_interval: float
+    default_sender: str | None
 
 
 def parse_settings(
@@ -119,7 +120,8 @@ def parse_settings(
                 "e.g. mail.queue_path = %(here)s/var/mail-queue",
             )
     interval = reader.number("mail.queue_interval", 5.0, minimum=0.1)
-    return MailSettings(environment, queue_path, dev_maildir, interval)
+    sender = reader.text("mail.default_sender")
+    return MailSettings(environment, queue_path, dev_maildir, interval, sender)
 
 
 def mail_settings(registry_or_request) -> MailSettings:
@@ -168,13 +170,19 @@ class DevMaildir:
 
 
 class DevMailer(DebugMailer):
-    """pyramid_mailer's file mailer, writing through :class:`DevMaildir`."""
+    """pyramid_mailer's file mailer, writing through :class:`DevMaildir`.
 
-    def __init__(self, directory: str | Path) -> None:
+    A message without a sender gets ``mail.default_sender``, as from
+    pyramid_mailer's SMTP mailer.
+    """
+
+    def __init__(self, directory: str | Path, default_sender: str | None) -> None:
         super().__init__(str(directory))
         self.maildir = DevMaildir(directory)
+        self.default_sender = default_sender or "no-reply@localhost"
 
     def _write(self, message: _Message, fail_silently: bool = False) -> None:
+        message.sender = message.sender or self.default_sender
         self.maildir.send(message.sender, message.send_to, message.to_message())
 
     send = send_immediately = send_to_queue = _write
@@ -402,7 +410,7 @@ def includeme(config) -> None:
     parsed = parse_settings(settings)
     config.registry[SETTINGS_KEY] = parsed
     if parsed.dev_maildir and not parsed.queue_path:
-        mailer = DevMailer(parsed.dev_maildir)
+        mailer = DevMailer(parsed.dev_maildir, parsed.default_sender)
         log.info("development mail goes to %s", parsed.dev_maildir)
     else:
         mailer = Mailer.from_settings(settings, "mail.")

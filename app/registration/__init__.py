@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 
+from pyramid.config import PHASE3_CONFIG
 from pyramid.exceptions import ConfigurationError
 
 from app.auth import UnverifiedAccountClaimed, auth_settings
@@ -67,6 +68,15 @@ def registration_settings(registry_or_request) -> RegistrationSettings:
     """The parsed settings of an app (pass a registry or a request)."""
     registry = getattr(registry_or_request, "registry", registry_or_request)
     return registry[SETTINGS_KEY]
+
+
+def _require_public_url(config) -> None:
+    if not auth_settings(config.registry).url:
+        raise ConfigurationError(
+            "setting auth.url (AUTH_URL): is required outside development: "
+            "app.registration mails verification and reset links, which are "
+            "built on it, never on the request's Host header"
+        )
 
 
 def includeme(config) -> None:
@@ -107,11 +117,10 @@ def includeme(config) -> None:
         raise ConfigurationError(
             'app.registration extends the auth core: config.include("app.auth") first'
         ) from None
-    if settings.environment != "development" and not auth_settings(config.registry).url:
-        raise ConfigurationError(
-            "setting auth.url (AUTH_URL): is required outside development: "
-            "app.registration mails verification and reset links, which are "
-            "built on it, never on the request's Host header"
+    if settings.environment != "development":
+        # After the core's own check (which names an email provider, if any).
+        config.action(
+            None, _require_public_url, args=(config,), order=PHASE3_CONFIG + 20
         )
     config.include("app.mail")
     config.include("pyramid_jinja2")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 import subprocess
 import sys
 import time
@@ -134,7 +135,8 @@ def test_dev_mailbox_shows_queued_mail_with_its_date(make_app, mail_queue, tmp_p
     assert message["Date"]
     page = browser.get("/dev/mail")
     assert owner in page.text
-    assert str(message["Date"]) in page.text
+    sent = email.utils.parsedate_to_datetime(str(message["Date"]))
+    assert f'<time datetime="{sent.isoformat()}">' in page.text
 
 
 def test_under_pserve_in_development_a_thread_delivers_the_queue(

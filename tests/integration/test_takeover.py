@@ -103,7 +103,8 @@ def test_a_magic_link_takes_the_address_back_from_an_unverified_signup(
 
     # 3. the attacker is out, and the owner knows
     refused = password_sign_in(app.url, victim, ATTACKER_PASSWORD)
-    assert refused.endswith("error=CredentialsSignin&code=credentials")
+    assert "error=CredentialsSignin" in refused
+    assert refused.endswith("code=credentials")
     replayed = requests.get(
         f"{app.url}/api/auth/session", cookies=earlier_cookies, timeout=30
     )

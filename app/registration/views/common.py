@@ -21,12 +21,13 @@ def form_body_view(view, info):
     Pyramid's CSRF check (the next deriver) and the views read
     ``request.GET`` and ``request.POST``. WebOb raises on a query string that
     is not UTF-8 once percent-decoded (``UnicodeDecodeError``), on a
-    ``Content-Type`` naming a charset other than UTF-8 (``DeprecationWarning``)
-    and on a multipart body it cannot split (``ValueError``); each was a 500.
-    (Raw bytes in a form body that are not UTF-8 become replacement
-    characters.) Decoding once here, first, turns those into
-    :class:`UnreadableForm` (the 400 page). Views of other packages are left
-    as they are.
+    ``Content-Type`` naming a charset other than UTF-8 (``DeprecationWarning``),
+    on a multipart field in an unknown charset (``LookupError``) and on a
+    multipart body it cannot split (``ValueError``); each was a 500. (Raw
+    bytes in a form body that are not UTF-8 become replacement characters.)
+    Decoding once here, first, turns those into :class:`UnreadableForm` (the
+    400 page), whatever request class the application uses (the site's own
+    already refuses such bodies). Views of other packages are left as they are.
     """
     context = info.options.get("context")
     if not (isinstance(context, type) and IRegistrationPage.implementedBy(context)):
@@ -37,7 +38,7 @@ def form_body_view(view, info):
             request.GET  # noqa: B018 - decoded (and kept) by WebOb, or refused
             if request.method == "POST":
                 request.POST  # noqa: B018
-        except (DeprecationWarning, ValueError) as exc:
+        except (DeprecationWarning, LookupError, ValueError) as exc:
             raise UnreadableForm(type(exc).__name__) from None
         return view(context, request)
 

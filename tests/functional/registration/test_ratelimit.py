@@ -190,9 +190,10 @@ def test_forty_magic_link_requests_from_one_client_mail_at_most_the_limit(
     throttled = [a for a in answers if "error=RateLimited" in a.location]
     assert len(throttled) == 35
     assert all(1 <= int(a.headers["Retry-After"]) <= 60 for a in throttled)
-    assert {a.location for a in answers[:5]} == {
-        "http://localhost/api/auth/verify-request?provider=email&type=email"
-    }
+    assert all(
+        a.location.startswith("http://localhost/api/auth/verify-request?")
+        for a in answers[:5]
+    )
     assert token_rows(dbengine) == 5
     assert mail_queue.deliver(client) == 0
     assert len(smtp_server.messages) == 5

@@ -54,7 +54,8 @@ def test_a_claimed_unverified_account_loses_the_signup_password_and_sessions(
     TestApp(wsgi).post("/test-claim", {"email": victim}, status=200)
 
     refused = signin(TestApp(wsgi), victim, ATTACKER_PASSWORD)
-    assert refused.location.endswith("error=CredentialsSignin&code=credentials")
+    assert "error=CredentialsSignin" in refused.location
+    assert refused.location.endswith("code=credentials")
     assert session(attacker) is None  # the session made with that password ended
     assert password_hash(dbengine, user_row(dbengine, victim).id) == UNUSABLE_HASH
     (notice,) = smtp_server.wait_for(1)
