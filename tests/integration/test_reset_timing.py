@@ -60,7 +60,7 @@ def test_reset_answers_known_and_unknown_addresses_in_the_same_time(
         )
         elapsed = time.perf_counter() - start
         assert answer.status_code == 200
-        assert "If an account exists for that address" in answer.text
+        assert "If an account exists for" in answer.text
         if address == known:
             known_requests += 1
         return elapsed
