@@ -7,17 +7,36 @@ submodules): ``config.include("app.registration")``
 - parses ``registration.*`` and ``ratelimit.*`` into :class:`RegistrationSettings`;
 - adds the ``credentials`` provider (email + password) whose ``authorize``
   checks argon2id hashes kept in this package's own tables;
-- adds a ``jwt`` callback that ends sessions issued before a password reset;
-- mounts ``/signup``, ``/account/verify``, ``/account/reset`` and, in
-  development, ``/dev/mail`` in the resource tree.
+- adds a ``jwt`` callback that ends sessions of deleted users and those
+  issued before a password reset (:mod:`app.registration.sessions`);
+- adds a ``signin`` callback throttling magic-link requests, an
+  ``UnverifiedAccountClaimed`` subscriber and the mail tasks of the reset
+  and verification-resend forms (:mod:`app.registration.hooks`);
+- mounts ``/signup``, ``/account/verify``, ``/account/reset`` and, when
+  ``app.env = development`` and ``mail.dev_maildir`` is set, ``/dev/mail``.
+
+Outside development it refuses to start without ``auth.url``: it mails
+links, and a link must never take its host from a request header.
+
+Pre-registration takeover: anybody can sign up with an address they do not
+own; until the address is confirmed, the account is only a claim. When the
+address is proven through another channel (a magic link, or an OAuth/OIDC
+provider that verified it), the core fires ``UnverifiedAccountClaimed`` and
+this package drops the password chosen at signup (the row keeps an unusable
+hash; the owner sets a password through a reset link), ends the account's
+JWT sessions and mails the owner. The account itself, and the proof just
+made, stay: the person who proved the address is signed in to it.
 """
 
 from __future__ import annotations
 
 import logging
 
+from pyramid.config import PHASE3_CONFIG
 from pyramid.exceptions import ConfigurationError
 
+from app.auth import UnverifiedAccountClaimed, auth_settings
+from app.mail import mail_settings
 from app.registration.interfaces import (
     ICredentialStore,
     IPasswordHasher,
@@ -51,8 +70,25 @@ def registration_settings(registry_or_request) -> RegistrationSettings:
     return registry[SETTINGS_KEY]
 
 
+def _require_public_url(config) -> None:
+    if not auth_settings(config.registry).url:
+        raise ConfigurationError(
+            "setting auth.url (AUTH_URL): is required outside development: "
+            "app.registration mails verification and reset links, which are "
+            "built on it, never on the request's Host header"
+        )
+
+
 def includeme(config) -> None:
     from app.registration.credentials import credentials_provider
+    from app.registration.hooks import (
+        RESEND_TASK,
+        RESET_TASK,
+        compose_resend,
+        compose_reset,
+        throttle_magic_links,
+        unverified_account_claimed,
+    )
     from app.registration.passwords import (
         PasswordHasher,
         PasswordPolicy,
@@ -70,6 +106,7 @@ def includeme(config) -> None:
     from app.registration.services import registration_factory
     from app.registration.sessions import SessionGuard
     from app.registration.store import CredentialStore
+    from app.registration.views.common import form_body_view
 
     settings = parse_settings(config.get_settings())
     config.registry[SETTINGS_KEY] = settings
@@ -80,6 +117,12 @@ def includeme(config) -> None:
         raise ConfigurationError(
             'app.registration extends the auth core: config.include("app.auth") first'
         ) from None
+    if settings.environment != "development":
+        # After the core's own check (which names an email provider, if any).
+        config.action(
+            None, _require_public_url, args=(config,), order=PHASE3_CONFIG + 20
+        )
+    config.include("app.mail")
     config.include("pyramid_jinja2")
     config.include("pyramid_services")
     config.include("app.resources")
@@ -110,18 +153,21 @@ def includeme(config) -> None:
 
     add_auth_provider(credentials_provider())
     config.add_auth_callback("jwt", guard.jwt_callback)
+    config.add_auth_callback("signin", throttle_magic_links)
+    config.add_subscriber(unverified_account_claimed, UnverifiedAccountClaimed)
+    config.add_mail_task(RESET_TASK, compose_reset)
+    config.add_mail_task(RESEND_TASK, compose_resend)
+    config.add_view_deriver(form_body_view, under="secured_view", over="csrf_view")
 
     config.add_resource_child(SIGNUP_PATH, SignupResource)
     config.add_resource_child(ACCOUNT_PATH, AccountResource)
     config.scan("app.registration.views", ignore="app.registration.views.devmail")
-    if settings.dev_maildir:
-        if settings.environment == "production":
-            log.warning(
-                "mail.dev_maildir is set in production: %s is not mounted", DEVMAIL_PATH
-            )
-        else:
-            config.add_resource_child(DEVMAIL_PATH, DevMailbox)
-            config.scan("app.registration.views.devmail")
+    if (
+        settings.environment == "development"
+        and mail_settings(config.registry).dev_maildir
+    ):
+        config.add_resource_child(DEVMAIL_PATH, DevMailbox)
+        config.scan("app.registration.views.devmail")
     log.info(
         "registration: verification=%s argon2id m=%s t=%s p=%s ratelimit=%s",
         settings.email_verification,

@@ -1,9 +1,9 @@
-"""Registration's outgoing mail: rendered from templates, sent after commit.
+"""Registration's outgoing mail: rendered from templates, sent with :func:`app.mail.send_mail`.
 
-Messages are handed to ``request.mailer`` (``app.mail``: SMTP, or ``.eml``
-files in development) only once the request's transaction has committed, so
-an aborted or retried request never mails a link to a row that does not
-exist. A delivery failure is logged, never turned into an error page: the
+``send_mail`` queues the message in the request's transaction (with
+``mail.queue_path``), so an aborted or retried request never mails a link to
+a row that does not exist, and the request does not wait for SMTP. A failure
+to hand the message over is logged, never turned into an error page: the
 reset form must answer the same whether or not an account (and so a mail)
 was involved.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from pyramid.renderers import render
 
-from app.mail import Message
+from app.mail import Message, send_mail
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,12 @@ SUBJECTS = {
     "verify": "Confirm your email address",
     "account_exists": "Someone tried to sign up with your email address",
     "reset": "Reset your password",
+    "account_claimed": "An unconfirmed sign-up on your email address was reset",
 }
 
 
 class Postman:
-    """Renders and queues mail for one request."""
+    """Renders and sends registration's mail for one request."""
 
     def __init__(self, request, sender: str, site_name: str) -> None:
         self.request = request
@@ -45,13 +46,9 @@ class Postman:
         message = Message(
             subject=subject, sender=self.sender, recipients=[to], body=body
         )
-        self.request.tm.get().addAfterCommitHook(self._deliver, args=(kind, message))
-
-    def _deliver(self, committed: bool, kind: str, message: Message) -> None:
-        if not committed:
-            return
         try:
-            self.request.mailer.send_immediately(message)
-            log.info("mail sent kind=%s", kind)
+            send_mail(self.request, message)
         except Exception as exc:  # noqa: BLE001 - logged; the answer must not change
             log.warning("mail not sent kind=%s: %s: %s", kind, type(exc).__name__, exc)
+            return
+        log.info("mail sent kind=%s", kind)

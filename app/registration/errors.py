@@ -6,6 +6,8 @@
   instead, which the core answers with its own redirect.
 - :class:`TokenError` and subclasses: an emailed link that is forged,
   already used or expired; the flow's view renders the "link not valid" page.
+- :class:`UnreadableForm` -> HTTP 400 "request not readable" (a query string
+  that is not UTF-8, a body in another charset, a broken multipart body).
 """
 
 from __future__ import annotations
@@ -38,3 +40,7 @@ class TokenInvalid(TokenError):
 
 class TokenExpired(TokenError):
     reason = "expired"
+
+
+class UnreadableForm(RegistrationError):
+    """A query string or POST body WebOb cannot decode into fields."""

@@ -28,14 +28,15 @@ class IPasswordPolicy(Interface):
 
 
 class IRateLimiter(Interface):
-    def consume(action, key):
-        """Count an attempt; raise ``TooManyAttempts`` when over the limit."""
+    def attempt(*pairs):
+        """Count an attempt for each ``(action, key)``; seconds to wait if over
+        a limit (refuse the attempt), else None."""
 
-    def retry_after(*pairs):
-        """Seconds to wait if any ``(action, key)`` is over its limit, else None."""
+    def consume(*pairs):
+        """:meth:`attempt`, raising ``TooManyAttempts`` when over a limit."""
 
-    def hit(*pairs):
-        """Count a (failed) attempt for each ``(action, key)``."""
+    def clear(action, key):
+        """Forget the attempts counted for ``(action, key)`` (a refund)."""
 
 
 class ISessionGuard(Interface):

@@ -1,16 +1,17 @@
 """Throttling with the ``limits`` library: moving windows per action and key.
 
 Actions and their limits come from settings (``ratelimit.signin_account``,
-``signin_ip``, ``signup_ip``, ``reset_ip``, in the ``limits`` notation
-``5/minute;20/hour``). Counters live in memory by default (one process) or
-in Redis when ``ratelimit.storage_url`` / ``REDIS_URL`` is set (shared by every
-process). If the storage fails (Redis down), the attempt is let through and
-a warning logged: throttling is a defence, not something that may take the
-site down. ``ratelimit.enabled = false`` switches everything off.
+``signin_ip``, ``signup_ip``, ``reset_ip``, ``magic_link_ip``,
+``mail_account``, in the ``limits`` notation ``5/minute;20/hour``).
+Counters live in memory by default (one process) or in Redis when
+``ratelimit.storage_url`` / ``REDIS_URL`` is set (shared by every process).
+If the storage fails (Redis down), the attempt is let through and a warning
+logged: throttling is a defence, not something that may take the site down.
+``ratelimit.enabled = false`` switches everything off.
 
 Keys: client addresses (IPv6 grouped by /64, since one host usually holds a
-whole /64) and, for sign-in, a SHA-256 of the case-folded email, so neither a
-storage dump nor Redis keys show addresses.
+whole /64) and, per account, a SHA-256 of the normalised email (NFKC,
+case-folded), so neither a storage dump nor Redis keys show addresses.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import ipaddress
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Callable
 
 from limits import RateLimitItem
@@ -56,8 +58,15 @@ def client_key(request) -> str:
     return str(ip)
 
 
+def first_attempt(request) -> bool:
+    """False on a pyramid_retry re-run, so one submission counts once."""
+    return not request.environ.get("retry.attempt")
+
+
 def account_key(email: str) -> str:
-    return hashlib.sha256(email.strip().casefold().encode("utf-8")).hexdigest()[:32]
+    """The throttling key of an email address: equivalent spellings share it."""
+    normal = unicodedata.normalize("NFKC", email).strip().casefold()
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:32]
 
 
 @implementer(IRateLimiter)
@@ -96,51 +105,64 @@ class RateLimiter:
         stats = self.strategy.get_window_stats(item, *ids)
         return max(1, math.ceil(stats.reset_time - self.clock()))
 
-    def retry_after(self, *pairs: Pair) -> int | None:
-        """Seconds to wait when any ``(action, key)`` is at its limit, else None.
+    def _over(self, pairs: tuple[Pair, ...]) -> list[tuple[str, int]]:
+        """Count one attempt per limit; ``(action, wait)`` for each limit it is over.
 
-        Only looks: nothing is counted (sign-in tests before hashing and
-        counts failures only).
+        The storage's ``hit`` adds the entry and checks the limit in one step
+        (a lock in memory, a Lua script in Redis) and adds nothing to a limit
+        that is already reached: N concurrent attempts never pass more than
+        the limit allows, and attempts refused by a limit do not lengthen its
+        wait.
         """
+        over = []
+        for action, key in pairs:
+            ids = self._ids(action, key)
+            for item in self._items(action):
+                if not self.strategy.hit(item, *ids):
+                    over.append((action, self._wait(item, ids)))
+        return over
+
+    def attempt(self, *pairs: Pair) -> int | None:
+        """Count an attempt against each ``(action, key)``; the wait if over a limit.
+
+        Returns the seconds to wait when any limit is exceeded (the attempt
+        must then be refused without doing the work), else None.
+        """
+        refused = self._attempt(pairs)
+        return refused[1] if refused else None
+
+    def consume(self, *pairs: Pair) -> None:
+        """Count an attempt; raise :class:`TooManyAttempts` if it is over a limit."""
+        refused = self._attempt(pairs)
+        if refused:
+            raise TooManyAttempts(*refused)
+
+    def _attempt(self, pairs: tuple[Pair, ...]) -> tuple[str, int] | None:
+        """``(actions over their limit, seconds to wait)``, or None to go ahead."""
         if not self.enabled:
             return None
         try:
-            waits = [
-                self._wait(item, self._ids(action, key))
-                for action, key in pairs
-                for item in self._items(action)
-                if not self.strategy.test(item, *self._ids(action, key))
-            ]
+            over = self._over(pairs)
         except Exception as exc:  # noqa: BLE001 - any storage failure lets it through
             self._storage_failed(exc)
             return None
-        return max(waits) if waits else None
+        if not over:
+            return None
+        actions = ",".join(dict.fromkeys(action for action, _ in over))
+        wait = max(w for _, w in over)
+        log.info("throttled action=%s retry_after=%s", actions, wait)
+        return actions, wait
 
-    def hit(self, *pairs: Pair) -> None:
-        """Count one attempt against every limit of each ``(action, key)``."""
+    def clear(self, action: str, key: str) -> None:
+        """Forget every attempt counted for ``(action, key)``.
+
+        ``limits`` has no decrement, so this is how a success is refunded:
+        the whole window of that key starts again.
+        """
         if not self.enabled:
             return
         try:
-            for action, key in pairs:
-                for item in self._items(action):
-                    self.strategy.hit(item, *self._ids(action, key))
+            for item in self._items(action):
+                self.strategy.clear(item, *self._ids(action, key))
         except Exception as exc:  # noqa: BLE001
             self._storage_failed(exc)
-
-    def consume(self, action: str, key: str) -> None:
-        """Count an attempt; raise :class:`TooManyAttempts` if it is over a limit."""
-        if not self.enabled:
-            return
-        ids = self._ids(action, key)
-        try:
-            waits = [
-                self._wait(item, ids)
-                for item in self._items(action)
-                if not self.strategy.hit(item, *ids)
-            ]
-        except Exception as exc:  # noqa: BLE001
-            self._storage_failed(exc)
-            return
-        if waits:
-            log.info("throttled action=%s retry_after=%s", action, max(waits))
-            raise TooManyAttempts(action, max(waits))

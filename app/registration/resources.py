@@ -6,13 +6,15 @@
     /account             AccountResource
     ├── verify           VerifyResource     GET ?token=, POST confirm; view "resend"
     └── reset            ResetResource      GET/POST ask for a link; view "confirm"
-    /dev/mail            DevMailbox         development only (``mail.dev_maildir``)
+    /dev/mail            DevMailbox         ``app.env = development`` with ``mail.dev_maildir``
     └── <file>.eml       DevMessage
 
 Every resource is location-aware, so URLs (including the mailed ones) come
-from ``request.resource_url``. Mailed links use the configured public origin
-(``auth.url``/``AUTH_URL``) when there is one, so a forged ``Host`` header
-cannot point a reset link at another site.
+from ``request.resource_url``. Mailed links are built on
+:func:`app.auth.public_origin` (``auth.url``/``AUTH_URL``; in development
+only an allow-listed request host), never on the request's ``Host`` or
+``X-Forwarded-Host``, so a forged header cannot point a mailed token at
+another site.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 from pyramid.traversal import find_resource
 from zope.interface import Interface, implementer
 
-from app.auth import auth_settings
+from app.auth import auth_settings, public_origin
+from app.mail import mail_settings
 
 SIGNUP_PATH = "/signup"
 ACCOUNT_PATH = "/account"
@@ -85,12 +88,10 @@ class DevMailbox:
     """``/dev/mail``: the development mail directory (``mail.dev_maildir``)."""
 
     def __init__(self, parent: Any, name: str, request) -> None:
-        from app.registration import registration_settings
-
         self.__parent__ = parent
         self.__name__ = name
         self.request = request
-        self.directory = Path(registration_settings(request).dev_maildir or ".")
+        self.directory = Path(mail_settings(request).dev_maildir or ".")
 
     def __getitem__(self, name: str) -> DevMessage:
         # Only plain file names of .eml files in the directory: no traversal.
@@ -113,33 +114,34 @@ class DevMailbox:
 
 
 def public_app_url(request) -> str:
-    """The site's public URL for links that leave the request (mail)."""
-    configured = auth_settings(request).url
-    if configured:
-        return configured + request.script_name
-    return request.application_url
+    """The site's public URL (origin and script name), for links in mail."""
+    return public_origin(request) + request.script_name
 
 
 class RequestLinks:
-    """Absolute URLs of registration's pages, for mail and templates."""
+    """Absolute URLs of the pages mail links to, on the site's public URL."""
 
     def __init__(self, request) -> None:
         self.request = request
 
-    def _url(self, path: tuple[str, ...], *elements: str, query=None) -> str:
-        resource = find_resource(self.request.root, path)
-        return self.request.resource_url(
-            resource, *elements, query=query, app_url=public_app_url(self.request)
+    def _url(self, path: str, *elements: str, query=None) -> str:
+        request = self.request
+        return request.resource_url(
+            find_resource(request.root, path),
+            *elements,
+            query=query,
+            app_url=public_app_url(request),
         )
 
     def verify(self, token: str) -> str:
-        return self._url(("account", "verify"), query={"token": token})
+        return self._url(f"{ACCOUNT_PATH}/verify", query={"token": token})
 
     def reset(self, token: str) -> str:
-        return self._url(("account", "reset"), "confirm", query={"token": token})
+        return self._url(f"{ACCOUNT_PATH}/reset", "confirm", query={"token": token})
 
     def reset_request(self) -> str:
-        return self._url(("account", "reset"))
+        return self._url(f"{ACCOUNT_PATH}/reset")
 
     def signin(self) -> str:
-        return self.request.auth_url("signin")
+        # an element of the core's root, as the core's own URLs: no trailing slash
+        return self._url(auth_settings(self.request).base_path, "signin")

@@ -14,6 +14,12 @@ Uniform answers, on purpose (no account enumeration):
   the same outcome as a fresh one, after the same hashing; the owner gets a
   notice instead of a second account.
 - :meth:`Registration.request_reset`: returns nothing either way.
+
+Mail is handed to :func:`app.mail.send_mail`, which queues it in the
+request's transaction. :meth:`Registration.request_reset` and
+:meth:`Registration.resend_verification` run when the queue is delivered
+(mail tasks, see :mod:`app.registration.hooks`), so the forms asking for
+them answer before any account is looked at.
 """
 
 from __future__ import annotations
@@ -223,22 +229,52 @@ class Registration:
             raise TokenExpired()
         return info
 
+    # an address proven by another channel -----------------------------------------
+    def account_claimed(self, user: AdapterUser, provider_id: str) -> None:
+        """``user``'s never-verified address was just proven by ``provider_id``.
+
+        Whoever signed up without confirming the address may not own it (an
+        attacker pre-registering a victim's address), so the password chosen
+        then stops working and its JWT sessions end; the row stays, with an
+        unusable hash, until the owner sets a password through a reset link.
+        The owner is told by mail. (The core has already unlinked the
+        account's OAuth accounts and deleted its database sessions.)
+        """
+        had_password = self.store.disable_password(user.id, self.clock())
+        log.info(
+            "unverified account claimed user=%s provider=%s password_dropped=%s",
+            user.id,
+            provider_id,
+            had_password,
+        )
+        if user.email:
+            self.postman.send(
+                "account_claimed",
+                user.email,
+                had_password=had_password,
+                reset_url=self.links.reset_request(),
+            )
+
     # sign-in (the credentials provider's authorize) -----------------------------
     def authenticate(self, email: str, password: str, client: str) -> Authenticated:
         """Check an email and password; return who it is or raise ``CredentialsSignin``.
 
-        Throttled per client and per account: the limits are tested before any
-        hashing and only failures count. Refusals: ``code="credentials"``
+        Throttled per client and per account, atomically: the attempt is
+        counted before any hashing (the limiter's ``hit`` checks and counts in
+        one step, so parallel guesses cannot all pass a check made before
+        they are counted) and refused without hashing when over a limit. A
+        success refunds the account's count by clearing it (``limits`` has no
+        decrement); the per-client count is kept, so nobody resets it by
+        signing in to an account of their own. Refusals: ``code="credentials"``
         (unknown email or wrong password, indistinguishable),
         ``"rate_limited"`` (with ``retry_after``) and, in mandatory mode, after
         a correct password, ``"email_unverified"``.
         """
         email = email.strip() if isinstance(email, str) else ""
         password = password if isinstance(password, str) else ""
-        pairs = (("signin_ip", client), ("signin_account", account_key(email)))
-        wait = self.limiter.retry_after(*pairs)
+        account = account_key(email)
+        wait = self.limiter.attempt(("signin_ip", client), ("signin_account", account))
         if wait is not None:
-            log.info("sign-in throttled retry_after=%s", wait)
             raise CredentialsSignin(code="rate_limited", retry_after=wait)
 
         user = None
@@ -247,18 +283,18 @@ class Registration:
         # The credential query runs for unknown emails too (it finds nothing),
         # so both branches do the same database work.
         credential = self.store.get_password(user.id if user is not None else 0)
-        # Unknown email, or an account without a password (OAuth/email only):
-        # verify against the dummy hash so both cost one verification and
-        # answer like a wrong password.
-        if credential is None:
+        # Unknown email, an account without a password (OAuth/email only) or
+        # with its password dropped: verify against the dummy hash so each
+        # costs one verification and answers like a wrong password.
+        if credential is None or not credential.usable:
             ok, new_hash = self.hasher.verify_dummy(password), None
         else:
             ok, new_hash = self.hasher.verify(password, credential.hash)
         if not ok:
-            self.limiter.hit(*pairs)
             log.info("sign-in refused")
             raise CredentialsSignin()
-        assert user is not None
+        assert user is not None and credential is not None
+        self.limiter.clear("signin_account", account)
         if new_hash is not None:
             self.store.rehash(user.id, new_hash)
             log.info("password rehashed user=%s", user.id)

@@ -1,18 +1,23 @@
-"""Ending JWT sessions that were issued before the user's last password reset.
+"""Ending JWT sessions of deleted users, and those issued before a password change.
 
 A JWT session lives in the browser, so the server cannot delete it; instead
 the core's ``jwt`` callback (added with ``config.add_auth_callback("jwt", ...)``)
-stamps each new token with the user's current ``session_version`` (claim
-``pwv``) and, on every later read, ends the session (returns ``None``) when
-that claim is below the version in ``registration_passwords``. A password
-reset increments the version. (Database sessions are simply deleted.)
+stamps each new token of a user in the database with the user's current
+``session_version`` (claim ``pwv``) and, on every later read, ends the
+session (returns ``None``) when the user row no longer exists or the claim is
+below the version in ``registration_passwords``. A password reset increments
+the version, and so does claiming an unverified account (its password is
+dropped). Database sessions are simply deleted.
 
-The read path is hot (every request with a session cookie), so the version is
-one primary-key query, cached per user in this process for
-``registration.session_check_ttl`` seconds (default 10). The process that
-performs a reset forgets its cached entry right after the commit; other
-processes pick the change up within the TTL. Set the TTL to 0 to query on
-every read.
+A token without the claim belongs to a user an application keeps outside the
+database (its own credentials ``authorize``): there is nothing to check.
+
+The read path is hot (every request with a session cookie), so the check is
+one primary-key query (users LEFT JOIN registration_passwords), cached per
+user in this process for ``registration.session_check_ttl`` seconds (default
+10). The process that performs a reset forgets its cached entry right after
+the commit; other processes, and every process after a user is deleted, pick
+the change up within the TTL. Set the TTL to 0 to query on every read.
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ class SessionGuard:
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.clock = clock
-        self._cache: dict[str, tuple[int, float]] = {}
+        self._cache: dict[str, tuple[int | None, float]] = {}
         self._lock = threading.Lock()
 
-    def version(self, request, user_id: str, *, fresh: bool = False) -> int:
+    def version(self, request, user_id: str, *, fresh: bool = False) -> int | None:
+        """The user's session version, or None when the user does not exist."""
         now = self.clock()
         if not fresh and self.ttl > 0:
             cached = self._cache.get(user_id)
@@ -88,16 +94,23 @@ class SessionGuard:
         if user is not None and trigger in ("signIn", "signUp"):
             known = getattr(request, _REQUEST_ATTR, None)
             if known is not None and known[0] == str(user.id):
-                token[CLAIM] = known[1]
+                version = known[1]
             else:  # another provider: read it now, never from the cache
-                token[CLAIM] = self.version(request, str(user.id), fresh=True)
+                version = self.version(request, str(user.id), fresh=True)
+            if version is None:  # not a database user: nothing to check later
+                token.pop(CLAIM, None)
+            else:
+                token[CLAIM] = version
             return token
         sub = token.get("sub")
-        if sub is None:
+        if sub is None or CLAIM not in token:
             return token
         current = self.version(request, str(sub))
+        if current is None:
+            log.info("session ended: the user no longer exists user=%s", sub)
+            return None
         try:
-            issued = int(token.get(CLAIM, 0))
+            issued = int(token[CLAIM])
         except (TypeError, ValueError):
             issued = -1
         if issued < current:

@@ -18,6 +18,7 @@ from limits import RateLimitItem, parse_many
 from app.settings import SettingsReader
 
 MODES = ("optional", "mandatory")
+ENVIRONMENTS = ("development", "production", "testing")
 
 # OWASP Password Storage Cheat Sheet, Argon2id: these (memory KiB, iterations)
 # pairs "provide an equal level of defense"; for a given t, less memory than
@@ -29,6 +30,11 @@ DEFAULT_LIMITS = {
     "signin_ip": "20/minute;200/hour",
     "signup_ip": "5/minute;30/hour",
     "reset_ip": "5/minute;30/hour",
+    # magic-link requests per client address
+    "magic_link_ip": "5/minute;30/hour",
+    # mails one address can be sent through magic-link, reset and
+    # verification-resend requests together (no mail bombing of a person)
+    "mail_account": "3/minute;10/hour",
 }
 ACTIONS = tuple(DEFAULT_LIMITS)
 
@@ -63,7 +69,6 @@ class RegistrationSettings:
     #: before a JWT session read looks it up again; 0 looks it up every time
     session_check_ttl: float
     mail_sender: str
-    dev_maildir: str | None
     environment: str
     ratelimit: RateLimitSettings
 
@@ -154,7 +159,6 @@ def parse_settings(
         verify_max_age=reader.integer("registration.verify_max_age", 86400, minimum=60),
         session_check_ttl=reader.number("registration.session_check_ttl", 10.0),
         mail_sender=reader.text("mail.default_sender") or "no-reply@localhost",
-        dev_maildir=reader.text("mail.dev_maildir"),
-        environment=reader.text("app.env", "production", env="APP_ENV") or "production",
+        environment=reader.choice("app.env", ENVIRONMENTS, "production", env="APP_ENV"),
         ratelimit=_ratelimit(reader),
     )

@@ -3,7 +3,12 @@
 Tokens: the link carries ``secrets.token_urlsafe(32)`` (256 random bits); the
 table keeps only its SHA-256, so a database leak gives no usable link. Using
 a token deletes its row in one ``DELETE ... RETURNING``, so of two concurrent
-clicks exactly one succeeds.
+clicks exactly one succeeds. Issuing a token also deletes expired ones (the
+``authsite-purge-tokens`` command does it for every token table).
+
+A password row whose hash is :data:`UNUSABLE_HASH` has no working password
+(passlib identifies no scheme in it, so nothing verifies against it): that is
+what an unverified account keeps once another channel proved its address.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, column, delete, select, table, update
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
@@ -22,6 +27,13 @@ from app.registration.interfaces import ICredentialStore
 from app.registration.models import EmailToken, PasswordCredential
 
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+#: The ``!`` prefix marks a locked password, as in Unix shadow files.
+UNUSABLE_HASH = "!unverified-account-claimed"
+
+
+def usable(hash: str) -> bool:
+    return not hash.startswith("!")
 
 
 def utcnow() -> dt.datetime:
@@ -57,6 +69,22 @@ class Credential:
     updated_at: dt.datetime
     session_version: int
 
+    @property
+    def usable(self) -> bool:
+        return usable(self.hash)
+
+
+# The core's users table, by name: registration does not import the core's models.
+_USERS = table("users", column("id"))
+
+# One query per session check: the user (gone when deleted) and its version.
+_SESSION_CHECK = (
+    select(_USERS.c.id, PasswordCredential.session_version)
+    .select_from(
+        _USERS.outerjoin(PasswordCredential, PasswordCredential.user_id == _USERS.c.id)
+    )
+    .where(_USERS.c.id == bindparam("user_id"))
+)
 
 _PASSWORD_BY_USER = select(
     PasswordCredential.hash,
@@ -114,16 +142,26 @@ class CredentialStore:
             .values(hash=hash)
         )
 
-    def session_version(self, user_id: str | int) -> int:
+    def disable_password(self, user_id: str | int, now: dt.datetime) -> bool:
+        """Make the user's password unusable and end its JWT sessions.
+
+        Keeps (or creates) the row with :data:`UNUSABLE_HASH` and a higher
+        session version. Returns whether there was a usable password.
+        """
+        row = self.db.get(PasswordCredential, _user_pk(user_id))
+        had_password = row is not None and usable(row.hash)
+        self.set_password(user_id, UNUSABLE_HASH, now, end_sessions=True)
+        return had_password
+
+    def session_version(self, user_id: str | int) -> int | None:
+        """The user's session version (0 without a password row); None if no such user."""
         pk = _user_pk(user_id)
         if pk is None:
-            return 0
-        version = self.db.scalar(
-            select(PasswordCredential.session_version).where(
-                PasswordCredential.user_id == pk
-            )
-        )
-        return version or 0
+            return None
+        row = self.db.execute(_SESSION_CHECK, {"user_id": pk}).first()
+        if row is None:
+            return None
+        return row.session_version or 0
 
     # tokens -------------------------------------------------------------------
     def issue_token(
@@ -134,7 +172,11 @@ class CredentialStore:
         now: dt.datetime,
         max_age: int,
     ) -> str:
-        """Store a new token's hash; return the raw token (for the link only)."""
+        """Store a new token's hash; return the raw token (for the link only).
+
+        Expired tokens of every user go first: they can never be used.
+        """
+        self.db.execute(delete(EmailToken).where(EmailToken.expires_at <= now))
         raw = secrets.token_urlsafe(32)
         self.db.add(
             EmailToken(

@@ -104,7 +104,9 @@ def test_authjs_token_minted_for_the_secure_name_reads(make_app):
 
 
 def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
-    app = make_app(**CREDENTIALS, auth__url="", auth__trust_host="true")
+    app = make_app(
+        **CREDENTIALS, auth__url="", auth__trust_host="true", app__env="development"
+    )
 
     response = app.get(
         "/api/auth/csrf",
@@ -119,7 +121,9 @@ def test_forwarded_proto_of_a_trusted_proxy_makes_cookies_secure(make_app):
 
 
 def test_forwarded_host_sets_the_origin_of_urls(make_app):
-    app = make_app(**CREDENTIALS, auth__url="", auth__trust_host="true")
+    app = make_app(
+        **CREDENTIALS, auth__url="", auth__trust_host="true", app__env="development"
+    )
 
     entry = app.get(
         "/api/auth/providers",
@@ -153,7 +157,7 @@ def test_auth_url_https_wins_over_a_plain_http_request(make_app):
 
 
 def test_https_request_without_auth_url_is_secure(make_app):
-    app = make_app(**CREDENTIALS, auth__url="")
+    app = make_app(**CREDENTIALS, auth__url="", app__env="development")
 
     response = app.get("/api/auth/csrf", extra_environ={"wsgi.url_scheme": "https"})
 
@@ -170,6 +174,7 @@ def test_every_cookie_the_core_sets_follows_its_requests_scheme(
         **{**CREDENTIALS, "auth__providers": f"{PROVIDER} github"},
         auth__url="",
         auth__trust_host="true",
+        app__env="development",
         auth__provider__github__client_id="id",
         auth__provider__github__client_secret="secret",
     )

@@ -765,7 +765,7 @@ def test_bad_callback_url_in_the_body_goes_to_a_safe_place(app, value):
     ],
 )
 def test_bad_host_header_is_400_when_the_host_is_trusted(make_app, log, path, host):
-    app = make_app(**CREDENTIALS, auth__url="")
+    app = make_app(**CREDENTIALS, auth__url="", app__env="development")
 
     response = request(app, path, HTTP_HOST=host)
 
@@ -776,7 +776,7 @@ def test_bad_host_header_is_400_when_the_host_is_trusted(make_app, log, path, ho
 
 
 def test_bad_forwarded_host_is_400(make_app, log):
-    app = make_app(**CREDENTIALS, auth__url="")
+    app = make_app(**CREDENTIALS, auth__url="", app__env="development")
 
     response = app.get(
         "/api/auth/session",

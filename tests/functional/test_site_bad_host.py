@@ -23,7 +23,7 @@ HOSTS = ["b\xfccher.example", "bad host!", "a@b.example"]
 @pytest.fixture
 def app(make_app):
     # origin from the Host header, the thing under test
-    return make_app(**CREDENTIALS, auth__url="")
+    return make_app(**CREDENTIALS, auth__url="", app__env="development")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def attributes(header: str) -> set[str]:
 @pytest.fixture
 def app(make_app):
     # auth.url unset and the host trusted: the origin comes from the request.
-    return make_app(auth__url="", auth__trust_host="true")
+    return make_app(auth__url="", auth__trust_host="true", app__env="development")
 
 
 def test_behind_a_tls_proxy_the_csrf_cookie_is_secure(app):

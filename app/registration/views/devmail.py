@@ -1,4 +1,4 @@
-"""``/dev/mail``: the development mailbox (only when ``mail.dev_maildir`` is set).
+"""``/dev/mail``: the development mailbox (``app.env = development``, ``mail.dev_maildir``).
 
 Lists the ``.eml`` files :class:`app.mail.DevMailer` wrote, newest first, with
 the links found in each, so the signup, verification and reset flows can be

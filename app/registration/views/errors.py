@@ -1,4 +1,4 @@
-"""Registration's error pages: throttled (429) and expired forms (CSRF)."""
+"""Registration's error pages: throttled (429), expired (CSRF) and unreadable forms."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from pyramid.exceptions import BadCSRFToken
 from pyramid.view import exception_view_config
 
-from app.registration.errors import TooManyAttempts
+from app.registration.errors import TooManyAttempts, UnreadableForm
 from app.registration.resources import IRegistrationPage
 from app.registration.views.common import private_page, template
 
@@ -34,6 +34,14 @@ def too_many_attempts(exc: TooManyAttempts, request) -> dict:
 )
 def form_expired(exc: BadCSRFToken, request) -> dict:
     log.info("CSRF check failed on %s", request.path_info[:200])
+    private_page(request)
+    request.response.status = 400
+    return {"back_url": request.path_url}
+
+
+@exception_view_config(UnreadableForm, renderer=template("form_unreadable"))
+def form_unreadable(exc: UnreadableForm, request) -> dict:
+    log.info("unreadable form body on %s: %s", request.path_info[:200], exc)
     private_page(request)
     request.response.status = 400
     return {"back_url": request.path_url}

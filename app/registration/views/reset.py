@@ -1,6 +1,8 @@
 """``/account/reset``: asking for a reset link, and choosing a new password.
 
-The request form always answers "if an account exists, we sent a link". The
+The request form always answers "if an account exists, we sent a link",
+after the same work either way: it queues a mail task, and the look-up
+happens when the queue is delivered (:mod:`app.registration.hooks`). The
 ``confirm`` page (from the mailed link) takes a new password under the same
 rules as signup; setting it ends every session of the person (see
 :meth:`Registration.reset_password` and :mod:`app.registration.sessions`).
@@ -10,17 +12,20 @@ from __future__ import annotations
 
 from pyramid.view import view_config, view_defaults
 
+from app.mail import queue_mail_task
 from app.registration.errors import TokenError
 from app.registration.forms import FormResult, email_form, new_password_form
+from app.registration.hooks import RESET_TASK
 from app.registration.interfaces import ISessionGuard
 from app.registration.models import RESET
-from app.registration.resources import ResetResource
+from app.registration.resources import ResetResource, public_app_url
 from app.registration.views.common import (
     policy,
     private_page,
     registration,
     template,
     throttle,
+    throttle_mail_to,
 )
 
 
@@ -45,8 +50,15 @@ class ResetViews:
         form = email_form(self.request.POST)
         if not form.valid:
             return self._request_page(form, 400)
-        registration(self.request).request_reset(form.data["email"])
-        # The same page whether or not an account has this address.
+        throttle_mail_to(self.request, form.data["email"])
+        # The same page, after the same work, whether or not an account has
+        # this address: the look-up happens when the queued task is composed.
+        queue_mail_task(
+            self.request,
+            RESET_TASK,
+            public_app_url(self.request),
+            email=form.data["email"],
+        )
         private_page(self.request)
         self.request.override_renderer = template("link_sent")
         return {"purpose": RESET, "email": form.data["email"]}

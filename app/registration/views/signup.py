@@ -28,6 +28,7 @@ from app.registration.views.common import (
     registration,
     template,
     throttle,
+    throttle_mail_to,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class SignupViews:
         if not form.valid:
             return self._page(form, 400)
         email = form.data["email"]
+        throttle_mail_to(request, email)  # a verification mail or an owner notice
         outcome = registration(request).signup(email, form.data["name"], form.password)
         if outcome.status == "taken":
             form.errors["email"] = TAKEN

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from pyramid.view import view_config, view_defaults
 
+from app.mail import queue_mail_task
 from app.registration.errors import TokenError
 from app.registration.forms import FormResult, email_form
+from app.registration.hooks import RESEND_TASK
 from app.registration.models import VERIFY
-from app.registration.resources import VerifyResource
-from app.registration.views.common import private_page, registration, template, throttle
+from app.registration.resources import VerifyResource, public_app_url
+from app.registration.views.common import (
+    private_page,
+    registration,
+    template,
+    throttle,
+    throttle_mail_to,
+)
 
 
 def link_invalid(request, exc: TokenError, resend_url: str) -> dict:
@@ -73,6 +81,13 @@ class VerifyViews:
         if not form.valid:
             self.request.response.status = 400
             return {"form": form, "action": self.resend_url}
-        registration(self.request).resend_verification(form.data["email"])
+        throttle_mail_to(self.request, form.data["email"])
+        # Answered before the address is looked at (see the reset form).
+        queue_mail_task(
+            self.request,
+            RESEND_TASK,
+            public_app_url(self.request),
+            email=form.data["email"],
+        )
         self.request.override_renderer = template("link_sent")
         return {"purpose": VERIFY, "email": form.data["email"]}

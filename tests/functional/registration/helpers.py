@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from webtest import TestApp
+
+from app.auth import IAdapter, UnverifiedAccountClaimed, UserChanges
 
 SIGNIN = "/api/auth/callback/credentials"
 GOOD_PASSWORD = "violet tractor umbrella 42"  # noqa: S105 - test data
@@ -98,3 +101,43 @@ def password_hash(engine: sa.Engine, user_id: int) -> str | None:
         engine, "SELECT hash FROM registration_passwords WHERE user_id = :u", u=user_id
     )
     return found[0].hash if found else None
+
+
+# test add-on (pyramid.includes) ---------------------------------------------------
+CLAIM_VIEW = {
+    "pyramid__includes": "tests.functional.registration.helpers.include_claim"
+}
+
+
+class TestResource:
+    def __init__(self, parent, name, request) -> None:
+        self.__parent__ = parent
+        self.__name__ = name
+
+
+def mount_post_view(config, path: str, view) -> None:
+    """Serve ``view`` for ``POST <path>`` (no CSRF check: a test's own door)."""
+    resource = type(f"Resource{path.replace('/', '_')}", (TestResource,), {})
+    config.include("app.resources")
+    config.add_resource_child(path, resource)
+    config.add_view(view, context=resource, request_method="POST", require_csrf=False)
+
+
+def claim_view(context, request):
+    """What the core does once a magic link proves an unverified account's address.
+
+    It fires ``UnverifiedAccountClaimed`` and then marks the address verified
+    (unlinking OAuth accounts and deleting database sessions is the core's
+    own part, not exercised here).
+    """
+    adapter = request.find_service(IAdapter)
+    user = adapter.get_user_by_email(request.POST["email"])
+    request.registry.notify(UnverifiedAccountClaimed(request, user, "email"))
+    adapter.update_user(user.id, UserChanges(email_verified=dt.datetime.now(dt.UTC)))
+    request.response.text = "claimed"
+    return request.response
+
+
+def include_claim(config) -> None:
+    """``POST /test-claim`` with ``email``: claim that unverified account."""
+    mount_post_view(config, "/test-claim", claim_view)

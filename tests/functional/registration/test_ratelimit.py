@@ -1,4 +1,6 @@
-"""Throttling of sign-in, signup and reset: 429 with Retry-After (memory and Redis)."""
+"""Throttling of sign-in, signup, reset and every mail: 429 or RateLimited, with Retry-After."""
+
+# ruff: noqa: F811 - pytest fixtures imported from mail_support
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ from webtest import TestApp
 
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
+    csrf_token,
+    rows,
     session,
     signin,
     signup,
     unique_email,
 )
+from tests.mail_support import mail_queue  # noqa: F401 - fixture
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -159,3 +164,94 @@ def test_disabled_rate_limiting_never_throttles(smtp_server, make_wsgi):
 
     for _ in range(3):
         signup(browser(wsgi), unique_email(), status=302)
+
+
+# mail-sending actions --------------------------------------------------------------
+MAGIC_LINK = {"auth__providers": "email", "ratelimit__enabled": "true"}
+
+
+def request_magic_link(app: TestApp, email: str):
+    data = {"csrfToken": csrf_token(app), "email": email}
+    return app.post("/api/auth/signin/email", data, status=302)
+
+
+def token_rows(engine) -> int:
+    return rows(engine, "SELECT count(*) AS n FROM verification_token")[0].n
+
+
+def test_forty_magic_link_requests_from_one_client_mail_at_most_the_limit(
+    make_wsgi, mail_queue, smtp_server, dbengine
+):
+    wsgi = make_wsgi(**MAGIC_LINK, ratelimit__magic_link_ip="5/minute")
+    client = browser(wsgi)
+
+    answers = [request_magic_link(client, unique_email()) for _ in range(40)]
+
+    throttled = [a for a in answers if "error=RateLimited" in a.location]
+    assert len(throttled) == 35
+    assert all(1 <= int(a.headers["Retry-After"]) <= 60 for a in throttled)
+    assert all(
+        a.location.startswith("http://localhost/api/auth/verify-request?")
+        for a in answers[:5]
+    )
+    assert token_rows(dbengine) == 5
+    assert mail_queue.deliver(client) == 0
+    assert len(smtp_server.messages) == 5
+    # another client is not affected
+    assert (
+        "verify-request"
+        in request_magic_link(browser(wsgi, "198.51.100.9"), unique_email()).location
+    )
+
+
+def test_magic_links_to_one_address_are_throttled_from_any_client(
+    make_wsgi, mail_queue, smtp_server, dbengine
+):
+    wsgi = make_wsgi(**MAGIC_LINK, ratelimit__mail_account="3/minute")
+    victim = unique_email("victim")
+
+    answers = [
+        # spellings that are the same address count together
+        request_magic_link(browser(wsgi, f"192.0.2.{n}"), spelling)
+        for n, spelling in enumerate(
+            [victim, victim.upper(), f" {victim}", victim.replace("v", "ｖ", 1)] * 10
+        )
+    ]
+
+    assert sum("error=RateLimited" in a.location for a in answers) == 37
+    assert 1 <= token_rows(dbengine) <= 3  # a newer link may void older ones
+    mail_queue.deliver(browser(wsgi))
+    assert len(smtp_server.to(victim)) == 3
+
+
+def test_reset_and_confirmation_requests_share_a_per_address_limit(
+    smtp_server, make_wsgi, storage
+):
+    wsgi = make_wsgi(
+        ratelimit__enabled="true", ratelimit__mail_account="3/minute", **storage
+    )
+    email = unique_email()
+    signup(browser(wsgi, "198.51.100.1"), email, status=302)  # the first mail
+    smtp_server.wait_for(1)
+
+    def ask(path: str, address: str, n: int):
+        form = browser(wsgi, f"192.0.2.{n}").get(path).forms[0]
+        form["email"] = address
+        return form.submit(status="*")
+
+    assert ask("/account/reset", email, 1).status_int == 200
+    assert ask("/account/verify/resend", email.upper(), 2).status_int == 200
+    refused = ask("/account/reset", email, 3)
+
+    assert refused.status_int == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Too many attempts" in refused.text
+    assert len(smtp_server.wait_for(3)) == 3  # signup, reset, new confirmation link
+    # an address without an account is counted the same way: the 429 tells nothing
+    nobody = unique_email("nobody")
+    assert [ask("/account/reset", nobody, 10 + n).status_int for n in range(4)] == [
+        200,
+        200,
+        200,
+        429,
+    ]

@@ -29,6 +29,7 @@ def test_account_key_is_case_insensitive_and_hides_the_address():
     key = account_key(" Jane@Example.com ")
 
     assert key == account_key("jane@example.com")
+    assert key == account_key("ｊａｎｅ@example.com")  # NFKC: fullwidth letters
     assert "jane" not in key
 
 

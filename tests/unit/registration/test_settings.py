@@ -28,6 +28,9 @@ def test_defaults_follow_owasp_and_nist():
         "5 per 1 minute",
         "20 per 1 hour",
     ]
+    assert limits.texts["magic_link_ip"] == "5/minute;30/hour"
+    assert limits.texts["mail_account"] == "3/minute;10/hour"
+    assert settings.environment == "production"
 
 
 @pytest.mark.parametrize(
@@ -59,6 +62,9 @@ def test_defaults_follow_owasp_and_nist():
             "registration.email_verification",
         ),
         ({"ratelimit__signin_ip": "lots"}, "ratelimit.signin_ip"),
+        ({"ratelimit__magic_link_ip": "5/fortnight"}, "ratelimit.magic_link_ip"),
+        ({"ratelimit__mail_account": ";"}, "ratelimit.mail_account"),
+        ({"app__env": "staging"}, "app.env"),
         ({"ratelimit__storage_url": "mongodb://x"}, "ratelimit.storage_url"),
         ({"registration__reset_max_age": "10"}, "registration.reset_max_age"),
     ],
