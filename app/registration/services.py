@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.exc import IntegrityError
 from zope.interface import implementer
 
 from app.auth import AdapterUser, CredentialsSignin, IAdapter, UserChanges
@@ -102,15 +103,21 @@ class Registration:
     def signup(self, email: str, name: str | None, password: str) -> SignupOutcome:
         """Create the account (or, for a taken email, answer as the mode says).
 
-        A concurrent signup for the same email makes the insert raise
-        ``IntegrityError`` (the core's ``uq_users_email_lower``); pyramid_retry
-        runs the request again and the retry finds the winner's row.
+        The insert comes first, and the look-up only when the core's unique
+        index (``uq_users_email_lower``) refuses it: concurrent signups for
+        one address then wait for each other's insert (SQLite's write lock,
+        PostgreSQL's index entry). Looking first made the losers' inserts
+        fail at once on SQLite (a transaction that has read may not start
+        writing after another one committed), often enough for 20 browsers
+        to exhaust pyramid_retry's attempts.
         """
         # Hash first, whatever happens next: in mandatory mode a taken email
         # must cost what a fresh one costs.
         hashed = self.hasher.hash(password)
-        existing = self.adapter.get_user_by_email(email)
-        if existing is not None:
+        user = self._insert_user(email, name)
+        if user is None:
+            existing = self.adapter.get_user_by_email(email)
+            assert existing is not None  # what the unique index found
             if not self.settings.mandatory_verification:
                 log.info("signup refused: email taken user=%s", existing.id)
                 return SignupOutcome("taken")
@@ -123,14 +130,22 @@ class Registration:
             )
             return SignupOutcome("check_email")
         now = self.clock()
-        user = self.adapter.create_user(
-            email=email, name=name or None, email_verified=None
-        )
         self.store.set_password(user.id, hashed, now, end_sessions=False)
         self._send_verification(user, email, now)
         log.info("signup user=%s mode=%s", user.id, self.settings.email_verification)
         status = "check_email" if self.settings.mandatory_verification else "created"
         return SignupOutcome(status, user)
+
+    def _insert_user(self, email: str, name: str | None) -> AdapterUser | None:
+        """The new user, or None when the address is taken (in a savepoint, so
+        the refused insert leaves the request's transaction usable)."""
+        try:
+            with self.store.savepoint():
+                return self.adapter.create_user(
+                    email=email, name=name or None, email_verified=None
+                )
+        except IntegrityError:
+            return None
 
     def _send_verification(
         self, user: AdapterUser, email: str, now: dt.datetime

@@ -98,6 +98,10 @@ class CredentialStore:
     def __init__(self, dbsession: Session) -> None:
         self.db = dbsession
 
+    def savepoint(self):
+        """A SAVEPOINT: a statement that fails inside undoes only what came after it."""
+        return self.db.begin_nested()
+
     # passwords ---------------------------------------------------------------
     def get_password(self, user_id: str | int) -> Credential | None:
         pk = _user_pk(user_id)
