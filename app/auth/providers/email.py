@@ -16,8 +16,10 @@
    configured origin (``auth.url``, never the request's ``Host``; see
    :attr:`ProviderContext.public_origin`) (plain text and
    HTML, templates ``app.auth:templates/providers/email_message.*.jinja2``)
-   right away, so an SMTP failure is the ``Configuration`` error redirect
-   (with the transaction doomed: no token row stays behind), not a 500;
+   through :func:`app.mail.send_mail`: queued in the request's transaction
+   when ``mail.queue_path`` is set (production), so a rolled-back request
+   mails nothing; without a queue (development, tests) sent at once, where
+   an SMTP failure is the ``Configuration`` error redirect, not a 500;
 5. redirects to ``verify-request?provider=<id>&type=email&email=<address>``
    (Auth.js sends no ``email``; the page names the address the person
    typed, which tells nothing about whether an account has it).
@@ -227,7 +229,7 @@ class Email(Provider):
         )
 
     def send_mail(self, request, verification: VerificationRequest) -> None:
-        """The built-in message through pyramid_mailer, sent now (not at commit)."""
+        """The built-in message, handed to :func:`app.mail.send_mail`."""
         values = {
             "url": verification.url,
             "host": verification.host,
