@@ -94,6 +94,7 @@ def shipped(tmp_path_factory) -> Iterator[ShippedServer]:
         f"use = config:{ROOT / 'development.ini'}#main\n"
         f"sqlalchemy.url = {database_url}\n"
         f"mail.dev_maildir = {tmp / 'mail'}\n"
+        f"mail.queue_path = {tmp / 'mail-queue'}\n"
         "\n"
         "[server:main]\n"
         "use = egg:waitress#main\n"
