@@ -305,7 +305,11 @@ def load(
 ) -> LoadResult:
     """``requests`` keep-alive GETs of ``path``, shared by ``clients``
     processes, each starting from ``cookies``; stopped after ``max_seconds``."""
-    ctx = mp.get_context("fork")
+    # "spawn", never "fork": a forked child inherits the caller's open SQLite
+    # connections (the test suite runs this inside a pytest worker), and a
+    # child that finalises one can checkpoint and remove the WAL the parent
+    # still uses, leaving "database disk image is malformed" behind.
+    ctx = mp.get_context("spawn")
     out = ctx.Queue()
     start_line = ctx.Barrier(clients)
     per_client = max(1, requests // clients)
