@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -108,7 +110,33 @@ def test_password_is_stored_as_argon2id_and_never_in_plain_text(
         path = Path(db_url.split("///", 1)[1])
         for file in (path, Path(f"{path}-wal")):
             if file.exists():
-                assert password.encode() not in file.read_bytes()
+                assert not contains_bytes(file, password)
+
+
+def contains_bytes(file: Path, text: str) -> bool:
+    """Whether ``file`` holds ``text``, read by a child process.
+
+    Never open a live SQLite file in this process: closing any descriptor of
+    it drops every POSIX lock the process holds on it, including the shared
+    lock of the open WAL connections; the next process to close its last
+    connection then thinks itself alone, checkpoints and deletes the ``-wal``
+    and ``-shm`` files under this process, and the database is corrupt.
+    """
+    found = subprocess.run(
+        [sys.executable, "-c", CONTAINS, str(file)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return found.stdout.strip() == "yes"
+
+
+CONTAINS = (
+    "import sys, pathlib; needle = sys.stdin.read().encode(); "
+    "print('yes' if needle in pathlib.Path(sys.argv[1]).read_bytes() else 'no')"
+)
 
 
 @pytest.mark.parametrize(
