@@ -2,12 +2,14 @@
 
 ``config.include("app.auth")`` reads the ``auth.*`` settings, mounts the
 HTTP API at ``auth.base_path`` (default ``/api/auth``), installs the security
-policy and the SQLAlchemy adapter, and adds two directives:
+policy and the SQLAlchemy adapter, and adds three directives:
 
 - ``config.add_auth_provider(provider)``: enable a provider (a duplicate id is
   a start-up conflict);
 - ``config.add_auth_callback(kind, fn)``: Auth.js's ``signin``, ``redirect``,
-  ``jwt`` and ``session`` callbacks.
+  ``jwt`` and ``session`` callbacks;
+- ``config.add_credentials_error(code, message)``: the sign-in page's message
+  for a ``CredentialsSignin`` code an ``authorize`` raises.
 
 Everything an application may use is exported here; the rest is internal.
 The core has no signup: users come from OAuth/email sign-in or from an
@@ -108,6 +110,7 @@ log = logging.getLogger(__name__)
 
 PROVIDERS_KEY = "app.auth.providers"
 CALLBACKS_KEY = "app.auth.callbacks"
+CREDENTIALS_ERRORS_KEY = "app.auth.credentials_errors"
 SETTINGS_KEY = "app.auth.settings"
 
 
@@ -192,6 +195,24 @@ def add_auth_callback(config, kind: str, callback) -> None:
     config.action(None, register)
 
 
+def add_credentials_error(config, code: str, message: str) -> None:
+    """Give a ``CredentialsSignin`` code its own message on the sign-in page.
+
+    ``authorize`` raising ``CredentialsSignin(code="locked")`` sends the
+    browser to ``signin?error=CredentialsSignin&code=locked``; after
+    ``config.add_credentials_error("locked", "This account is locked.")`` the
+    page shows that text instead of the generic one. Adding a code twice is a
+    conflict at start-up, unless one include overrides the other.
+    """
+    if not code or not message:
+        raise ConfigurationError("add_credentials_error needs a code and a message")
+
+    def register() -> None:
+        config.registry.setdefault(CREDENTIALS_ERRORS_KEY, {})[code] = message
+
+    config.action(("app.auth.credentials_error", code), register)
+
+
 def _assemble(config) -> None:
     registry = config.registry
     settings: AuthSettings = registry[SETTINGS_KEY]
@@ -204,7 +225,12 @@ def _assemble(config) -> None:
             f"email provider is enabled ({', '.join(mailing)}): the sign-in links it "
             "mails must not be built from the request's Host header"
         )
-    core = AuthCore(settings, providers, Callbacks(**callbacks))
+    core = AuthCore(
+        settings,
+        providers,
+        Callbacks(**callbacks),
+        registry.get(CREDENTIALS_ERRORS_KEY, {}),
+    )
     registry.registerUtility(core, IAuthCore)
     log.info(
         "auth core at %s: providers=%s strategy=%s",
@@ -224,6 +250,7 @@ def includeme(config) -> None:
 
     config.add_directive("add_auth_provider", add_auth_provider)
     config.add_directive("add_auth_callback", add_auth_callback)
+    config.add_directive("add_credentials_error", add_credentials_error)
 
     from app.auth.derivers import authjs_view
     from app.auth.flow import AuthFlow

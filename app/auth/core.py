@@ -23,10 +23,14 @@ class AuthCore:
         settings: AuthSettings,
         providers: Mapping[str, Provider],
         callbacks: Callbacks,
+        credentials_errors: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.providers = MappingProxyType(dict(providers))
         self.callbacks = callbacks
+        #: The sign-in page's message for each ``CredentialsSignin`` code
+        #: (``config.add_credentials_error``).
+        self.credentials_errors = MappingProxyType(dict(credentials_errors or {}))
         self.codec = JWTCodec(settings.secrets)
         self.sessions = SessionService(settings, self.codec, callbacks)
         # Derive the session keys now, not on the first request.

@@ -85,20 +85,16 @@ SIGNIN_ERRORS = {
 DEFAULT_SIGNIN_ERROR = "Unable to sign in."
 
 
-def signin_error_text(code: str | None, detail: str | None = None) -> str | None:
-    """The sign-in page's message for ``?error=`` (and ``&code=``, for credentials)."""
+def signin_error_text(
+    code: str | None, detail: str | None = None, credentials_errors=None
+) -> str | None:
+    """The sign-in page's message for ``?error=``; for ``CredentialsSignin``,
+    the message added for its ``&code=`` (``config.add_credentials_error``)."""
     if not code:
         return None
-    if code == "CredentialsSignin" and detail in CREDENTIALS_CODES:
-        return CREDENTIALS_CODES[detail]
+    if code == "CredentialsSignin" and detail in (credentials_errors or {}):
+        return credentials_errors[detail]
     return SIGNIN_ERRORS.get(code, DEFAULT_SIGNIN_ERROR)
-
-
-# ``CredentialsSignin`` codes an ``authorize`` may raise, with friendlier texts.
-CREDENTIALS_CODES = {
-    "rate_limited": "Too many attempts. Wait a little, then try again.",
-    "email_unverified": "Confirm your email address first: follow the link we sent you.",
-}
 
 
 def shown_email(value: str | None) -> str | None:
@@ -286,7 +282,9 @@ def signin_page(context, request):
             "providers": providers,
             "csrf_token": flow.csrf.token,
             "callback_url": flow.callback_url,
-            "error": signin_error_text(error, flow.query.get("code")),
+            "error": signin_error_text(
+                error, flow.query.get("code"), flow.core.credentials_errors
+            ),
             "error_code": error,
             "email": flow.query.get("email", ""),
         },

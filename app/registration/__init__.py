@@ -152,6 +152,14 @@ def includeme(config) -> None:
     )
 
     add_auth_provider(credentials_provider())
+    # The codes its authorize raises (app.registration.services), in words.
+    config.add_credentials_error(
+        "rate_limited", "Too many attempts. Wait a little, then try again."
+    )
+    config.add_credentials_error(
+        "email_unverified",
+        "Confirm your email address first: follow the link we sent you.",
+    )
     config.add_auth_callback("jwt", guard.jwt_callback)
     config.add_auth_callback("signin", throttle_magic_links)
     config.add_subscriber(unverified_account_claimed, UnverifiedAccountClaimed)
