@@ -13,6 +13,8 @@ import re
 import socket
 import subprocess
 import sys
+from email import message_from_bytes
+from email import policy as email_policy
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -24,6 +26,7 @@ from webtest import TestApp
 from tests.conftest import ROOT
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
+    link_to,
     signin,
     signup,
     unique_email,
@@ -147,6 +150,37 @@ def test_magic_link_page_names_the_address_and_links_the_dev_mailbox(site):
     assert "sent to <strong>fern@example.com</strong>" in check.text
     assert '<a href="/dev/mail">development mailbox</a>' in check.text
     assert title(check) == "Check your email · Authsite"
+
+
+def test_optional_signup_lands_on_a_notice_naming_the_address_until_confirmed(
+    make_app, tmp_path
+):
+    mail = tmp_path / "mail"
+    browser = make_app(**SITE, mail__dev_maildir=str(mail))
+    email = unique_email()
+
+    home = signup(browser, email, status=302).follow()
+
+    notice = home.html.select_one("#unconfirmed")
+    assert notice is not None and notice["role"] == "status"
+    assert f"follow the link we sent to {email}" in notice.get_text(" ", strip=True)
+    assert notice.select_one('a[href="/dev/mail"]') is not None
+    resend = browser.get(notice.select_one('a[href*="/account/verify/resend"]')["href"])
+    assert resend.forms[0]["email"].value == email
+    assert browser.get("/members").html.select_one("#unconfirmed") is not None
+
+    message = message_from_bytes(
+        next(mail.glob("*.eml")).read_bytes(), policy=email_policy.default
+    )
+    confirm = browser.get(link_to(message, "/account/verify"))
+    confirm.forms[0].submit(status=200)
+
+    assert browser.get("/").html.select_one("#unconfirmed") is None
+
+
+def test_no_notice_for_a_confirmed_or_a_signed_out_person(site):
+    assert site.get("/").html.select_one("#unconfirmed") is None
+    assert site.get("/signup").html.select_one("#unconfirmed") is None
 
 
 @pytest.mark.parametrize(

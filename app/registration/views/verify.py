@@ -12,7 +12,7 @@ from pyramid.view import view_config, view_defaults
 
 from app.mail import queue_mail_task
 from app.registration.errors import TokenError
-from app.registration.forms import FormResult, email_form
+from app.registration.forms import FormResult, clean_email, email_form
 from app.registration.hooks import RESEND_TASK
 from app.registration.models import VERIFY
 from app.registration.resources import VerifyResource, public_app_url
@@ -70,7 +70,14 @@ class VerifyViews:
         name="resend", request_method="GET", renderer=template("verify_resend")
     )
     def resend_form(self):
-        return {"form": FormResult(), "action": self.resend_url}
+        # ``?email=`` (the signed-in person's notice links here) fills the field.
+        try:
+            typed = self.request.GET.get("email", "")
+        except UnicodeDecodeError:
+            typed = ""
+        email, error = clean_email(typed)
+        form = FormResult(data={} if error else {"email": email})
+        return {"form": form, "action": self.resend_url}
 
     @view_config(
         name="resend", request_method="POST", renderer=template("verify_resend")
