@@ -3,11 +3,12 @@
 Database tests run once per backend (``--db sqlite,postgresql``, both by
 default); a test or module marked ``no_database`` runs once, on the first
 backend, and fails if its apps run any SQL (``database`` marks the
-exceptions inside such a module). Each backend's schema comes from ``alembic upgrade head``, so every
-run tests the migrations; rows are deleted after each test. PostgreSQL and
-Redis are the machine's where they answer on 127.0.0.1, else throwaway servers
-the run starts itself (``tests/services.py``; the ``postgres_url`` and
-``redis_url`` fixtures): the tests never skip for want of a server.
+exceptions inside such a module). Each backend's schema comes from
+``alembic upgrade head``, so every run tests the migrations; rows are
+deleted after each test. PostgreSQL and Redis are the machine's where they
+answer on 127.0.0.1, else throwaway servers the run starts itself
+(``tests/services.py``; the ``postgres_url`` and ``redis_url`` fixtures):
+the tests never skip for want of a server.
 """
 
 from __future__ import annotations
