@@ -238,3 +238,50 @@ def test_a_password_less_account_is_deleted_after_a_recent_sign_in_only(
 
     delete_account(browser, current=None, status=303)
     assert user_row(dbengine, email) is None
+
+
+# input nobody should send --------------------------------------------------------------
+ACCOUNT_FORMS = [
+    "/account/password",
+    "/account/email",
+    "/account/email/confirm",
+    "/account/methods/unlink",
+    "/account/delete",
+]
+
+
+@pytest.mark.parametrize("path", ACCOUNT_FORMS)
+def test_unreadable_or_odd_forms_are_a_4xx_page_signed_in(
+    make_app, smtp_server, dbengine, path
+):
+    browser = make_app()
+    email = signed_up(browser, smtp_server)
+    csrf = browser.get("/account/email").forms[0]["csrf_token"].value
+
+    unreadable = browser.post(
+        path,
+        b"csrf_token=x&email=a%40example.com",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=latin-1"},
+        expect_errors=True,
+    )
+    odd = browser.post(
+        path,
+        b"csrf_token="
+        + csrf.encode()
+        + b"&token=%00%00&email="
+        + "ü".encode() * 300
+        + b"&current_password="
+        + b"x" * 5000
+        + b"&password=%ED%A0%80&provider=&account="
+        + b"x" * 10000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        expect_errors=True,
+    )
+    odd_query = browser.get(
+        path + "?token=%FF%FE&done=%00&link=\u2028", expect_errors=True
+    )
+
+    assert unreadable.status_int == 400
+    assert 400 <= odd.status_int < 500
+    assert odd_query.status_int < 500
+    assert user_row(dbengine, email) is not None
