@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth import (
     AdapterAccount,
     AdapterUser,
+    AuthError,
     IAdapter,
     UserChanges,
     auth_settings,
@@ -165,7 +166,11 @@ def reissue_session(request, user_id: str) -> None:
     version = CredentialStore(request.dbsession).session_version(user_id)
     if version is not None:
         remember_session_version(request, user_id, version)
-    headers = remember(request, user_id)
+    try:
+        headers = remember(request, user_id)
+    except AuthError as exc:  # a jwt callback of the application refused it
+        log.warning("session not re-issued user=%s: %s", user_id, exc.type)
+        return
 
     def set_cookies(request, response) -> None:
         response.headerlist.extend(headers)
@@ -274,6 +279,8 @@ class AccountService:
     def request_email_change(self, user: AdapterUser, new_email: str) -> ChangeOutcome:
         if user.email and user.email.casefold() == new_email.casefold():
             return ChangeOutcome("same")
+        # Only the newest link works, whatever this request's outcome.
+        self.store.delete_tokens(user.id, EMAIL_CHANGE)
         existing = self.adapter.get_user_by_email(new_email)
         if existing is not None and existing.id != user.id:
             if not self.settings.mandatory_verification:
@@ -292,7 +299,6 @@ class AccountService:
             )
         else:
             now = self.clock()
-            self.store.delete_tokens(user.id, EMAIL_CHANGE)  # only the newest works
             raw = self.store.issue_token(
                 user.id, EMAIL_CHANGE, new_email, now, self.settings.verify_max_age
             )

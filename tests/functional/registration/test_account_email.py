@@ -339,3 +339,19 @@ def test_a_person_without_a_password_changes_email_after_a_recent_sign_in(
     for name, value in browser.cookies.items():
         stale.set_cookie(name, value)
     assert stale.get("/account/email").html.find(id="reauth") is not None
+
+
+def test_only_the_newest_link_works(make_app, smtp_server, dbengine):
+    browser = make_app()
+    signed_up(browser, smtp_server)
+    first, second = unique_email("first"), unique_email("second")
+    request_email_change(browser, first)
+    first_link = mailed_link(smtp_server, first)
+    smtp_server.clear()
+    request_email_change(browser, second)
+    second_link = mailed_link(smtp_server, second)
+
+    assert "not valid" in browser.get(first_link, status=400).text
+    confirm(browser, second_link, status=303)
+    assert user_row(dbengine, second) is not None
+    assert user_row(dbengine, first) is None
