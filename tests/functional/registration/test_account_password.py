@@ -165,10 +165,11 @@ def test_a_password_change_without_the_csrf_token_changes_nothing(
     assert password_hash(dbengine, user_row(dbengine, email).id) == old_hash
 
 
+@pytest.mark.parametrize("strategy", ["jwt", "database"])
 def test_a_magic_link_person_sets_a_password_after_a_recent_sign_in(
-    make_app, smtp_server, dbengine
+    make_app, smtp_server, dbengine, strategy
 ):
-    browser = make_app(**MAGIC)
+    browser = make_app(**MAGIC, auth__session__strategy=strategy)
     email = unique_email("magic")
     magic_signin(browser, smtp_server, email)
 
