@@ -84,7 +84,6 @@ SETTINGS_KEY = "app.mail.settings"
 RUNNER_KEY = "app.mail.runner"
 TASKS_KEY = "app.mail.tasks"
 TASK_HEADER = "X-Authsite-Mail-Task"
-ENVIRONMENTS = ("development", "production", "testing")
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def parse_settings(
 ) -> MailSettings:
     """Read ``mail.queue_path``, ``mail.dev_maildir`` and ``mail.queue_interval``."""
     reader = SettingsReader(settings, environ)
-    environment = reader.choice("app.env", ENVIRONMENTS, "production", env="APP_ENV")
+    environment = reader.environment()
     queue_path = reader.text("mail.queue_path")
     dev_maildir = reader.text("mail.dev_maildir")
     if environment == "production":

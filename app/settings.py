@@ -14,6 +14,9 @@ from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 
+#: ``app.env``: outside development and testing, secrets and URLs are required.
+ENVIRONMENTS = ("development", "testing", "production")
+
 TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
 
@@ -54,7 +57,8 @@ class SettingsReader:
         value, where = self._raw(key, env)
         if value is None or str(value).strip() == "":
             if required:
-                raise self.error(where, "is required")
+                named = f"{where} (or {env})" if env and where == key else where
+                raise self.error(named, "is required")
             return default
         return str(value).strip()
 
@@ -124,6 +128,13 @@ class SettingsReader:
                 where, f"must be one of {', '.join(allowed)}, got {value!r}"
             )
         return value
+
+    def environment(self) -> str:
+        """``app.env`` (``APP_ENV``): development, testing or production (the default).
+
+        Every package reads it here, so all agree on its values and its default.
+        """
+        return self.choice("app.env", ENVIRONMENTS, "production", env="APP_ENV")
 
     def words(
         self, key: str, default: Iterable[str] = (), *, env: str | None = None

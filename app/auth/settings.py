@@ -187,9 +187,7 @@ def parse_settings(
     """Build and validate :class:`AuthSettings` from ini settings and the environment."""
     environ = os.environ if environ is None else environ
     reader = SettingsReader(settings, environ)
-    environment = reader.choice(
-        "app.env", ("development", "production", "testing"), "production", env="APP_ENV"
-    )
+    environment = reader.environment()
     secrets = _check_secrets(reader, _secrets_from(reader, environ), environment)
     url, url_path = _parse_url(reader)
     base_path = _normalise_base_path(

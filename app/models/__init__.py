@@ -9,7 +9,6 @@ half-written. Services ``flush()``; they never ``commit()``.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models.meta import Base, UTCDateTime, metadata
+from app.settings import SettingsReader
 
 __all__ = [
     "Base",
@@ -44,11 +44,9 @@ SQLITE_LOCK_TIMEOUT = 30
 
 def database_url(settings: dict) -> str:
     """The database URL: ``DATABASE_URL`` wins over ``sqlalchemy.url``."""
-    url = os.environ.get("DATABASE_URL") or settings.get("sqlalchemy.url")
-    if not url:
-        from pyramid.exceptions import ConfigurationError
-
-        raise ConfigurationError("setting sqlalchemy.url (or DATABASE_URL) is required")
+    url = SettingsReader(settings).text(
+        "sqlalchemy.url", env="DATABASE_URL", required=True
+    )
     # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):

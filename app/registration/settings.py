@@ -18,7 +18,6 @@ from limits import RateLimitItem, parse_many
 from app.settings import SettingsReader
 
 MODES = ("optional", "mandatory")
-ENVIRONMENTS = ("development", "production", "testing")
 
 # OWASP Password Storage Cheat Sheet, Argon2id: these (memory KiB, iterations)
 # pairs "provide an equal level of defense"; for a given t, less memory than
@@ -167,6 +166,6 @@ def parse_settings(
             "registration.reauth_max_age", 600, minimum=0, maximum=86400
         ),
         mail_sender=reader.text("mail.default_sender") or "no-reply@localhost",
-        environment=reader.choice("app.env", ENVIRONMENTS, "production", env="APP_ENV"),
+        environment=reader.environment(),
         ratelimit=_ratelimit(reader),
     )

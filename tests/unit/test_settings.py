@@ -8,6 +8,9 @@ from pyramid.exceptions import ConfigurationError
 
 from app.auth import auth_settings
 from app.auth.settings import DEFAULT_BASE_PATH, parse_settings
+from app.mail import parse_settings as mail_settings
+from app.models import database_url
+from app.registration.settings import parse_settings as registration_settings
 
 STRONG = "k" * 48
 OTHER = "j" * 48
@@ -425,3 +428,32 @@ def test_unknown_provider_type_is_named():
 
     with pytest.raises(ConfigurationError, match="auth.provider.corp.type"):
         _include(values)
+
+
+# One reader for what every package reads -------------------------------------------
+@pytest.mark.parametrize(
+    "parse",
+    [
+        parse_settings,
+        registration_settings,
+        mail_settings,
+    ],
+    ids=["auth", "registration", "mail"],
+)
+def test_every_package_reads_app_env_the_same_way(parse, monkeypatch):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    with pytest.raises(ConfigurationError, match=r"setting app\.env: must be one of"):
+        parse({"app.env": "staging", "auth.secret": STRONG})
+
+
+def test_database_url_wins_over_the_ini_and_a_missing_one_names_both(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://db.example/site")
+    assert database_url({"sqlalchemy.url": "sqlite:///x.sqlite"}) == (
+        "postgresql+psycopg://db.example/site"
+    )
+    monkeypatch.delenv("DATABASE_URL")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"setting sqlalchemy\.url \(or DATABASE_URL\): is required",
+    ):
+        database_url({})
