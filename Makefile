@@ -62,7 +62,7 @@ test: $(VENV)/.installed-test chromium $(AXE) lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench.session_read
+	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.signin_timing
 
 clean:
