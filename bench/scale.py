@@ -351,9 +351,10 @@ def run(
     kinds: list[str],
     command: str,
     postgres_url: str = POSTGRES_URL,
-    echo=print,
+    echo=None,
 ) -> str:
     """Every part, in order; each part's own report is echoed as it ends."""
+    echo = echo or partial(print, flush=True)
     loadavg_before = os.getloadavg()
     runs, signins, counts = {}, {}, {}
     for kind in kinds:
