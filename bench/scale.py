@@ -217,7 +217,7 @@ def summary(
     command: str,
 ) -> str:
     kinds = list(runs)
-    width = 14
+    width = 22
     lines = [
         "",
         "== summary ==",
