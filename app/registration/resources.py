@@ -3,9 +3,13 @@
 ::
 
     /signup              SignupResource     GET form, POST signup; view "check-email"
-    /account             AccountResource
+    /account             AccountResource    GET the account page (signed in)
     ├── verify           VerifyResource     GET ?token=, POST confirm; view "resend"
-    └── reset            ResetResource      GET/POST ask for a link; view "confirm"
+    ├── reset            ResetResource      GET/POST ask for a link; view "confirm"
+    ├── password         PasswordResource   change or set the password (signed in)
+    ├── email            EmailResource      change the address; view "confirm"
+    ├── methods          MethodsResource    linked sign-in methods; view "unlink"
+    └── delete           DeleteResource     delete the account
     /dev/mail            DevMailbox         ``app.env = development`` with ``mail.dev_maildir``
     └── <file>.eml       DevMessage
 
@@ -23,6 +27,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pyramid.authorization import Allow, Authenticated
 from pyramid.traversal import find_resource
 from zope.interface import Interface, implementer
 
@@ -66,10 +71,38 @@ class ResetResource(Resource):
     """``/account/reset``."""
 
 
-class AccountResource(Resource):
-    """``/account``: the pages reached from mailed links."""
+class PasswordResource(Resource):
+    """``/account/password``."""
 
-    children = {"verify": VerifyResource, "reset": ResetResource}
+
+class EmailResource(Resource):
+    """``/account/email``."""
+
+
+class MethodsResource(Resource):
+    """``/account/methods``."""
+
+
+class DeleteResource(Resource):
+    """``/account/delete``."""
+
+
+class AccountResource(Resource):
+    """``/account``: the account page, its sections, and the pages of mailed links.
+
+    Signed-in people hold ``account`` here and below; ``view`` (everybody,
+    from the root) stays for the mailed-link pages.
+    """
+
+    __acl__ = [(Allow, Authenticated, "account")]
+    children = {
+        "verify": VerifyResource,
+        "reset": ResetResource,
+        "password": PasswordResource,
+        "email": EmailResource,
+        "methods": MethodsResource,
+        "delete": DeleteResource,
+    }
 
 
 _EML = re.compile(r"[\w.-]{1,100}\.eml")
@@ -141,6 +174,15 @@ class RequestLinks:
 
     def reset_request(self) -> str:
         return self._url(f"{ACCOUNT_PATH}/reset")
+
+    def email_change(self, token: str) -> str:
+        return self._url(f"{ACCOUNT_PATH}/email", "confirm", query={"token": token})
+
+    def account(self) -> str:
+        return self._url(ACCOUNT_PATH)
+
+    def methods(self, query=None) -> str:
+        return self._url(f"{ACCOUNT_PATH}/methods", query=query)
 
     def signin(self) -> str:
         # an element of the core's root, as the core's own URLs: no trailing slash
