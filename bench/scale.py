@@ -29,6 +29,7 @@ import datetime as dt
 import os
 import platform
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -335,11 +336,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     counts_positive = (args.rounds, args.requests, args.signins, args.signin_rounds)
     if min(*counts_positive, args.clients, args.threads, args.two_rounds) < 1:
         parser.error("counts must be positive")
-    command = (
-        "python -m bench.scale " + " ".join(argv or [])
-        if argv
-        else ("python -m bench.scale")
-    )
+    given = list(sys.argv[1:] if argv is None else argv)
+    command = " ".join(["python -m bench.scale", *given])
     try:
         print(run(args, kinds, command))
     except BenchError as exc:
