@@ -65,7 +65,7 @@ test: $(VENV)/.installed-test chromium $(AXE) lint
 	$(BIN)/pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m bench.session_read
+	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.signin_timing
 
 clean:

@@ -18,10 +18,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from alembic import command
@@ -94,7 +95,7 @@ def product_settings(
 ) -> dict[str, str]:
     """The site as development.ini configures it, minus the debug toolbar,
     with throttling off (a load from one address would trip it) and mail
-    written to ``workdir``."""
+    queued and written in ``workdir``."""
     from pyramid.paster import get_appsettings
 
     settings = dict(get_appsettings(str(ROOT / "development.ini")))
@@ -108,6 +109,7 @@ def product_settings(
             "ratelimit.enabled": "false",
             "pyramid.reload_templates": "false",
             "mail.dev_maildir": str(Path(workdir) / "mail"),
+            "mail.queue_path": str(Path(workdir) / "mail-queue"),
         }
     )
     settings.update(overrides)
@@ -171,6 +173,14 @@ class Server:
                     return int(line.split()[1]) / 1024
         raise RuntimeError(f"no VmRSS in /proc/{self.proc.pid}/status")
 
+    def rss_peak_mib(self) -> float:
+        """The most resident memory the server has had (``VmHWM``), in MiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmHWM in /proc/{self.proc.pid}/status")
+
     def close(self) -> None:
         self.proc.terminate()
         try:
@@ -198,8 +208,8 @@ class _Connection:
 
     The load generator shares this machine's cores with the servers it
     measures, so it does as little as it can: one pre-built request, and
-    only the status, ``Content-Length``, ``Set-Cookie`` and the body's first
-    byte read from the answer (``http.client`` costs several times more).
+    only the status, ``Content-Length``, ``Location``, ``Set-Cookie`` and the
+    body read from the answer (``http.client`` costs several times more).
     """
 
     def __init__(self, port: int) -> None:
@@ -213,8 +223,9 @@ class _Connection:
             raise ConnectionError("server closed the connection")
         return buffer + chunk
 
-    def get(self, request: bytes) -> tuple[int, list[str], bytes]:
-        """Send ``request``; return the status, Set-Cookie values and body."""
+    def send(self, request: bytes) -> Answer:
+        """Send ``request``; return the answer's status, Set-Cookie values,
+        Location and body."""
         self.sock.sendall(request)
         buffer = self.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
@@ -223,6 +234,7 @@ class _Connection:
         status = int(head[0].split(" ", 2)[1])
         length = 0
         set_cookies = []
+        location = ""
         for line in head[1:]:
             name, _, value = line.partition(":")
             name = name.lower()
@@ -230,25 +242,77 @@ class _Connection:
                 length = int(value)
             elif name == "set-cookie":
                 set_cookies.append(value.strip())
+            elif name == "location":
+                location = value.strip()
         body_end = end + 4 + length
         while len(buffer) < body_end:
             buffer = self._fill(buffer)
         self.buffer = buffer[body_end:]
-        return status, set_cookies, buffer[end + 4 : body_end]
+        return Answer(status, set_cookies, location, buffer[end + 4 : body_end])
 
     def close(self) -> None:
         self.sock.close()
 
 
-def _client(port, path, jar, count, deadline, expect, start_line, out) -> None:
-    """One load client: ``count`` GETs on one connection, until ``deadline``.
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    set_cookies: list[str]
+    location: str
+    body: bytes
 
-    Like a browser, it sends back whatever cookies the previous answer set.
-    An answer is a failure unless it is a 200 whose body starts with
-    ``expect``: a server that stopped finding the session (answering
-    ``null`` fast) must not pass for a fast one. It reports its latencies,
-    failures and the ``perf_counter`` window it sent in (a system-wide
-    monotonic clock on Linux, so windows of several processes compare).
+
+@dataclass(frozen=True)
+class Expect:
+    """What every answer of a load must be; anything else is a failure.
+
+    A server that stopped finding the session answers ``null`` fast, and a
+    refused sign-in is a quick redirect to the error page: neither may pass
+    for a fast success.
+    """
+
+    status: int = 200
+    body: bytes = b""  # the body starts with it
+    location: str | None = None  # the Location header, exactly
+
+    def met(self, answer: Answer) -> bool:
+        return (
+            answer.status == self.status
+            and answer.body.startswith(self.body)
+            and (self.location is None or answer.location == self.location)
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request a load client sends again and again."""
+
+    path: str
+    method: str = "GET"
+    form: dict[str, str] | None = None  # an urlencoded body (POST)
+    #: send back the cookies each answer sets, as a browser does (session
+    #: reads roll the token); off, every request carries the first cookies
+    follow_cookies: bool = True
+
+    def encode(self, port: int, jar: dict[str, str]) -> bytes:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+        if jar:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in jar.items()))
+        body = b""
+        if self.form is not None:
+            body = urlencode(self.form).encode()
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+            lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _client(port, what, jar, count, deadline, expect, start_line, out) -> None:
+    """One load client: ``count`` requests on one connection, until ``deadline``.
+
+    An answer that does not meet ``expect`` counts as a failure. It reports
+    its latencies, failures and the ``perf_counter`` window it sent in (a
+    system-wide monotonic clock on Linux, so windows of several processes
+    compare).
     """
     latencies: list[float] = []
     failures = 0
@@ -256,22 +320,20 @@ def _client(port, path, jar, count, deadline, expect, start_line, out) -> None:
     try:
         conn = _Connection(port)
         start_line.wait(30)  # every client connected: they start together
-        head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
         request = b""
         started = time.perf_counter()
         for _ in range(count):
             if time.monotonic() > deadline:
                 break
             if not request:  # rebuilt only when a cookie changed
-                cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
-                request = head + f"Cookie: {cookie}\r\n\r\n".encode()
+                request = what.encode(port, jar)
             start = time.perf_counter()
-            status, set_cookies, body = conn.get(request)
+            answer = conn.send(request)
             latencies.append(time.perf_counter() - start)
-            if status != 200 or not body.startswith(expect):
+            if not expect.met(answer):
                 failures += 1
-            if set_cookies:
-                update_jar(jar, set_cookies)
+            if answer.set_cookies and what.follow_cookies:
+                update_jar(jar, answer.set_cookies)
                 request = b""
         conn.close()
     except (OSError, threading.BrokenBarrierError):
@@ -294,17 +356,24 @@ class LoadResult:
 
 
 def load(
-    port: int,
-    path: str,
+    port: int | Sequence[int],
+    path: str | Request,
     cookies: dict[str, str],
     *,
     requests: int,
     clients: int,
     max_seconds: float,
-    expect: bytes = b"",
+    expect: bytes | Expect = b"",
 ) -> LoadResult:
-    """``requests`` keep-alive GETs of ``path``, shared by ``clients``
-    processes, each starting from ``cookies``; stopped after ``max_seconds``."""
+    """``requests`` keep-alive requests (``path``: a GET, or a :class:`Request`),
+    shared by ``clients`` processes, each starting from ``cookies``; stopped
+    after ``max_seconds``. With several ports, client *i* loads
+    ``port[i % len(port)]`` (several servers at once, as behind a balancer).
+    ``expect``: an :class:`Expect`, or the bytes a 200's body starts with."""
+    ports = [port] if isinstance(port, int) else list(port)
+    what = path if isinstance(path, Request) else Request(path)
+    if not isinstance(expect, Expect):
+        expect = Expect(body=expect)
     # "spawn", never "fork": a forked child inherits the caller's open SQLite
     # connections (the test suite runs this inside a pytest worker), and a
     # child that finalises one can checkpoint and remove the WAL the parent
@@ -314,8 +383,22 @@ def load(
     start_line = ctx.Barrier(clients)
     per_client = max(1, requests // clients)
     deadline = time.monotonic() + max_seconds
-    args = (port, path, dict(cookies), per_client, deadline, expect, start_line, out)
-    procs = [ctx.Process(target=_client, args=args) for _ in range(clients)]
+    procs = [
+        ctx.Process(
+            target=_client,
+            args=(
+                ports[i % len(ports)],
+                what,
+                dict(cookies),
+                per_client,
+                deadline,
+                expect,
+                start_line,
+                out,
+            ),
+        )
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     try:

@@ -1,23 +1,31 @@
 """Session read: the product's ``GET /api/auth/session`` against the plain way.
 
-Two servers, each its own process under waitress with the same settings
-(``--threads`` worker threads, 127.0.0.1, debug toolbar off, throttling off):
+One server per contender, each its own process under waitress with the same
+settings (``--threads`` worker threads, 127.0.0.1, debug toolbar off,
+throttling off), all on one freshly migrated database (SQLite by default):
 
-- ``product``: the site built by ``app.main`` as development.ini configures
-  it, on a freshly migrated database (SQLite by default);
-- ``plain``: :mod:`bench.plain`, a bare Pyramid view doing the same work
+- ``jwt``: the site built by ``app.main`` as development.ini configures it
+  (JWT sessions; registration's session-version check cached per user for
+  ``registration.session_check_ttl`` = 10 s);
+- ``jwt-check``: the same with that check on every read (TTL 0: one
+  primary-key query per read);
+- ``database``: the same with ``auth.session.strategy = database`` (the
+  cookie names a row of ``sessions``, read on every request);
+- ``plain``: :mod:`bench.plain`, a bare Pyramid view doing the JWT work
   plainly with joserfc (the yardstick).
 
-One account signs up and signs in on the product like a browser; its
-cookies go to both servers (same secret, so the plain view opens the same
-token). Each round loads every server in turn with ``--requests`` keep-alive
-GETs from ``--clients`` client processes, which send back the cookies each
-answer sets, as a browser does; the order rotates every round, so drift in
-the machine's speed favours no one. An answer that is not a 200 with a
-session stops the run. It prints, per server, the medians over rounds of
-requests/s, p50, p99 and the server's CPU per request, its resident memory
-after the run, and per round the ratios product/plain (throughput, p99, CPU)
-as a median with their spread.
+One account signs up on the first product server, then signs in on each
+product server like a browser; the plain view gets the ``jwt`` server's
+cookies (same secret, so it opens the same token). Each round loads every
+server in turn with ``--requests`` keep-alive GETs from ``--clients`` client
+processes, which send back the cookies each answer sets, as a browser does;
+the order rotates every round, so drift in the machine's speed favours no
+one. An answer that is not a 200 with a session stops the run. It prints,
+per server, the medians over rounds of requests/s, p50, p99 and the server's
+CPU per request, its resident memory after the run, and per round the ratios
+of each product server to plain (throughput, p99, CPU), and of
+``jwt-check`` and ``database`` to ``jwt`` (throughput), as a median with
+their spread.
 
 Run: ``make bench`` or ``.venv/bin/python -m bench.session_read [--rounds N]
 [--requests N] [--clients N] [--threads N] [--database sqlite|postgresql]``.
@@ -51,9 +59,12 @@ from bench.common import (
 SESSION_PATH = "/api/auth/session"
 EMAIL = "bench@example.com"
 PASSWORD = "correct horse battery staple"
-#: issue 10's targets: product/plain throughput at least, p99 at most
+#: issue 10's targets: jwt/plain throughput at least, p99 at most
 TARGET_THROUGHPUT = 1.0
 TARGET_P99 = 1.2
+#: issue 12's targets, throughput against ``jwt``: a check on every read, and
+#: a database session (on PostgreSQL), at least
+TARGET_VS_JWT = {"jwt-check": 0.9, "database": 0.5}
 
 
 class BenchError(RuntimeError):
@@ -64,8 +75,8 @@ class BenchError(RuntimeError):
 class Contender:
     """One server of the comparison: which app, with which settings.
 
-    More product cases (another session strategy, the registry check on or
-    off) are more contenders, each compared with :data:`BASELINE`.
+    Each product case (a session strategy, a check on or off) is a
+    contender, compared with :data:`BASELINE` and with :data:`JWT`.
     """
 
     name: str
@@ -74,7 +85,13 @@ class Contender:
 
 
 BASELINE = Contender("plain", "plain")
-CONTENDERS = (Contender("product", "product"), BASELINE)
+JWT = Contender("jwt", "product")
+CONTENDERS = (
+    JWT,
+    Contender("jwt-check", "product", {"registration.session_check_ttl": "0"}),
+    Contender("database", "product", {"auth.session.strategy": "database"}),
+    BASELINE,
+)
 
 
 @dataclass
@@ -119,17 +136,30 @@ def read_session(port: int, jar: dict):
     return json.loads(body) if status == 200 else None
 
 
-def sign_in(port: int) -> dict[str, str]:
-    """Sign up and sign in on the product like a browser; return the cookies."""
+def sign_up(port: int) -> None:
+    """Create the bench's account through the product's signup form."""
     jar: dict[str, str] = {}
     _request(port, "GET", "/signup", jar)
     signup = {"email": EMAIL, "password": PASSWORD, "password_confirm": PASSWORD}
-    _request(
+    status, _ = _request(
         port, "POST", "/signup", jar, signup | {"csrf_token": jar.get("csrf_token", "")}
     )
-    _, csrf = _request(port, "GET", "/api/auth/csrf", jar)
-    signin = {"csrfToken": json.loads(csrf)["csrfToken"], "email": EMAIL}
-    signin["password"] = PASSWORD
+    if status != 302:
+        raise BenchError(f"could not sign up on the product: {status}")
+
+
+def csrf(port: int, jar: dict[str, str]) -> str:
+    """The core's CSRF token (its cookie goes into ``jar``)."""
+    _, body = _request(port, "GET", "/api/auth/csrf", jar)
+    return json.loads(body)["csrfToken"]
+
+
+def sign_in(port: int) -> dict[str, str]:
+    """Sign in on the product like a browser (the account exists); the cookies."""
+    jar: dict[str, str] = {}
+    _request(port, "GET", "/api/auth/signin", jar)
+    csrf_token = csrf(port, jar)
+    signin = {"csrfToken": csrf_token, "email": EMAIL, "password": PASSWORD}
     _request(port, "POST", "/api/auth/callback/credentials", jar, signin)
     answer = read_session(port, jar)
     if not is_session(answer):
@@ -185,12 +215,18 @@ def measure(
         database(database_kind, postgres_url=postgres_url) as url,
         serving(contenders, threads, url) as servers,
     ):
-        product = next(s for s in servers.values() if s.app == "product")
-        jar = sign_in(product.port)
-        sessions = {name: [read_session(s.port, jar)] for name, s in servers.items()}
-        for server in servers.values():
+        products = [c.name for c in contenders if c.app == "product"]
+        sign_up(servers[products[0]].port)
+        jars = {name: sign_in(servers[name].port) for name in products}
+        for c in contenders:  # the plain view opens the jwt server's token
+            if c.app == "plain":
+                jars[c.name] = jars[JWT.name]
+        sessions = {
+            name: [read_session(s.port, jars[name])] for name, s in servers.items()
+        }
+        for name, server in servers.items():
             if warmup:
-                bounded(server.port, SESSION_PATH, jar, requests=warmup)
+                bounded(server.port, SESSION_PATH, jars[name], requests=warmup)
         results: dict[str, list[Round]] = {c.name: [] for c in contenders}
         for round_no in range(rounds):
             # rotate who goes first, so a drift in the machine's speed during
@@ -199,7 +235,9 @@ def measure(
             for c in [*contenders[shift:], *contenders[:shift]]:
                 server = servers[c.name]
                 cpu_before = server.cpu_seconds()
-                result = bounded(server.port, SESSION_PATH, jar, requests=requests)
+                result = bounded(
+                    server.port, SESSION_PATH, jars[c.name], requests=requests
+                )
                 cpu = server.cpu_seconds() - cpu_before
                 if result.failures or not result.requests:
                     raise BenchError(
@@ -208,7 +246,7 @@ def measure(
                     )
                 results[c.name].append(Round(result, cpu / result.requests * 1e6))
         for name, server in servers.items():
-            sessions[name].append(read_session(server.port, jar))
+            sessions[name].append(read_session(server.port, jars[name]))
         rss = {name: server.rss_mib() for name, server in servers.items()}
     for name, answers in sessions.items():
         if not all(is_session(a) for a in answers):
@@ -231,17 +269,50 @@ def spread(values: Sequence[float]) -> str:
     )
 
 
-def report(run: Run) -> str:
-    o = run.options
+def ratio_lines(run: Run) -> list[str]:
+    """Per-round ratios: each product server to plain, and to jwt."""
+    lines = []
+    base = run.rounds[BASELINE.name]
+    for c in run.contenders:
+        if c.app != "product":
+            continue
+        pairs = list(zip(run.rounds[c.name], base, strict=True))
+        speed = [r.load.rps / b.load.rps for r, b in pairs]
+        p99 = [r.load.p99_ms / b.load.p99_ms for r, b in pairs]
+        cpu = [r.cpu_us / b.cpu_us for r, b in pairs]
+        name = f"{c.name}/{BASELINE.name}"
+        if c == JWT:
+            ok_speed = statistics.median(speed) >= TARGET_THROUGHPUT
+            ok_p99 = statistics.median(p99) <= TARGET_P99
+            lines += [
+                f"{name + ' throughput:':<30} {spread(speed)}, target >= "
+                f"{TARGET_THROUGHPUT}x: " + ("met" if ok_speed else "NOT MET"),
+                f"{name + ' p99:':<30} {spread(p99)}, target <= {TARGET_P99}x: "
+                + ("met" if ok_p99 else "NOT MET"),
+            ]
+        else:
+            lines.append(f"{name + ' throughput:':<30} {spread(speed)}")
+        lines.append(f"{name + ' CPU/req:':<30} {spread(cpu)}")
+    if JWT.name in run.rounds:
+        for c in run.contenders:
+            if c.app != "product" or c == JWT:
+                continue
+            pairs = zip(run.rounds[c.name], run.rounds[JWT.name], strict=True)
+            speed = [r.load.rps / j.load.rps for r, j in pairs]
+            line = f"{c.name + '/jwt throughput:':<30} {spread(speed)}"
+            target = TARGET_VS_JWT.get(c.name)
+            if target is not None:
+                met = statistics.median(speed) >= target
+                line += f", target >= {target}x: " + ("met" if met else "NOT MET")
+            lines.append(line)
+    return lines
+
+
+def table(run: Run) -> list[str]:
+    """One line per server: medians over rounds, and memory after the run."""
     lines = [
-        f"session read, product vs plain Pyramid: {o['rounds']} rounds x "
-        f"{o['requests']} requests per server, {o['clients']} keep-alive clients, "
-        f"waitress {o['threads']} threads, one process each, {o['database']}",
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-        f"{os.cpu_count()} cores, load average {run.loadavg[0][0]:.2f} before "
-        f"and {run.loadavg[1][0]:.2f} after",
         f"{'server':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req':>9} "
-        f"{'RSS MiB':>8}",
+        f"{'RSS MiB':>8}"
     ]
     for c in run.contenders:
         rounds = run.rounds[c.name]
@@ -252,24 +323,21 @@ def report(run: Run) -> str:
             f"{statistics.median(r.cpu_us for r in rounds):>6.0f} us "
             f"{run.rss_mib[c.name]:>8.1f}"
         )
-    base = run.rounds[BASELINE.name]
-    for c in run.contenders:
-        if c == BASELINE:
-            continue
-        pairs = list(zip(run.rounds[c.name], base, strict=True))
-        speed = [r.load.rps / b.load.rps for r, b in pairs]
-        p99 = [r.load.p99_ms / b.load.p99_ms for r, b in pairs]
-        cpu = [r.cpu_us / b.cpu_us for r, b in pairs]
-        ok_speed = statistics.median(speed) >= TARGET_THROUGHPUT
-        ok_p99 = statistics.median(p99) <= TARGET_P99
-        name = f"{c.name}/{BASELINE.name}"
-        lines += [
-            f"{name} throughput: {spread(speed)}, target >= {TARGET_THROUGHPUT}x: "
-            + ("met" if ok_speed else "NOT MET"),
-            f"{name} p99:        {spread(p99)}, target <= {TARGET_P99}x: "
-            + ("met" if ok_p99 else "NOT MET"),
-            f"{name} CPU/req:    {spread(cpu)}",
-        ]
+    return lines
+
+
+def report(run: Run) -> str:
+    o = run.options
+    lines = [
+        f"session read, product vs plain Pyramid: {o['rounds']} rounds x "
+        f"{o['requests']} requests per server, {o['clients']} keep-alive clients, "
+        f"waitress {o['threads']} threads, one process each, {o['database']}",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+        f"{os.cpu_count()} cores, load average {run.loadavg[0][0]:.2f} before "
+        f"and {run.loadavg[1][0]:.2f} after",
+        *table(run),
+        *ratio_lines(run),
+    ]
     return "\n".join(lines)
 
 

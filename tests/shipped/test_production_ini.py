@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
+import plaster
 import pytest
 from pyramid.exceptions import ConfigurationError
 from pyramid.paster import get_app
@@ -89,6 +90,18 @@ def test_listens_on_loopback_behind_the_proxy_it_trusts():
     assert server["listen"].rsplit(":", 1)[0] == "127.0.0.1"
     assert server["trusted_proxy"] == "127.0.0.1"
     assert "x-forwarded-proto" in server["trusted_proxy_headers"].split()
+
+
+def test_one_process_per_port_from_the_command_line():
+    """``pserve production.ini http_port=N`` (docs/deployment.md): pserve
+    hands ``http_port`` to the ini file; 6543 when not given."""
+    loader = plaster.get_loader(str(PRODUCTION_INI), protocols=["wsgi"])
+
+    default = loader.get_settings("server:main")
+    second = loader.get_settings("server:main", defaults={"http_port": "6544"})
+
+    assert default["listen"] == "127.0.0.1:6543"
+    assert second["listen"] == "127.0.0.1:6544"
 
 
 def test_has_no_debug_settings_or_dev_mail():

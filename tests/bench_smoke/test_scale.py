@@ -1,0 +1,102 @@
+"""The one-command benchmark (``bench.scale``) and its parts run end to end on
+a tiny bounded load, on each database: sign-in throughput (every answer the
+302 to the site), two processes against one, the statement count of a
+session read, and the summary table. No timing is asserted."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import queries, scale
+from bench.common import Expect, Request, Server, database, load
+from bench.session_read import EMAIL, PASSWORD, csrf, sign_up
+
+
+def tiny(**overrides) -> argparse.Namespace:
+    options = dict(
+        rounds=1,
+        requests=30,
+        warmup=0,
+        signins=4,
+        signin_rounds=1,
+        two_rounds=1,
+        clients=1,
+        threads=2,
+        max_seconds=60.0,
+    )
+    return argparse.Namespace(**{**options, **overrides})
+
+
+def test_the_whole_command_on_one_database(db_backend, postgres_url):
+    echoed: list[str] = []
+
+    text = scale.run(
+        tiny(), [db_backend], "test", postgres_url=postgres_url, echo=echoed.append
+    )
+
+    assert "== summary ==" in text
+    for label in (
+        "session read req/s, jwt",
+        "session read req/s, database",
+        "session read req/s, plain",
+        "database/jwt (target >= 0.5x)",
+        "sign-ins/s, jwt",
+        "sign-ins/s, database",
+        "RSS after sign-ins (peak), jwt",
+        "database work per read, database",
+        "two processes / one",
+    ):
+        assert label in text
+    assert any(line.startswith("sign-in (") for line in echoed)
+    # two processes against one ran (a failed load would have stopped it)
+    assert "session read: " in text and "sign-in:      " in text
+
+
+def test_a_refused_sign_in_counts_as_a_failure(db_backend, postgres_url):
+    """A wrong password is answered quickly (a redirect to the error page):
+    the load generator must not count it as a sign-in."""
+    with database(db_backend, postgres_url=postgres_url) as url:
+        server = Server("product", threads=2, database_url=url)
+        try:
+            sign_up(server.port)
+            jar: dict[str, str] = {}
+            form = {"csrfToken": csrf(server.port, jar), "email": EMAIL}
+            expect = Expect(status=302, location=server.origin)
+            results = [
+                load(
+                    server.port,
+                    Request(
+                        scale.SIGNIN_PATH,
+                        "POST",
+                        {**form, "password": password},
+                        follow_cookies=False,
+                    ),
+                    jar,
+                    requests=3,
+                    clients=1,
+                    max_seconds=60,
+                    expect=expect,
+                )
+                for password in (PASSWORD, PASSWORD + " but wrong")
+            ]
+        finally:
+            server.close()
+
+    right, wrong = results
+    assert (right.requests, right.failures) == (3, 0)
+    assert (wrong.requests, wrong.failures) == (3, 3)
+
+
+def test_statements_per_session_read(db_backend, postgres_url):
+    found = queries.count(db_backend, postgres_url)
+
+    assert set(found) == set(queries.CASES)
+    # the JWT read with its check cached asks nothing of the database
+    assert all(read.statements == [] for read in found["jwt"])
+    for case in ("jwt-check", "database"):
+        for read in found[case]:
+            selects = [s for s in read.statements if s.startswith("SELECT")]
+            assert len(selects) >= 1
+            if db_backend == "postgresql":
+                assert read.round_trips >= len(read.statements)
+    assert "per session read" in queries.report(db_backend, found)
