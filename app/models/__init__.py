@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 #: URL overrides it.
 SQLITE_LOCK_TIMEOUT = 30
 
+#: Request methods that do not change state: their SQLite transactions begin
+#: deferred; the others begin IMMEDIATE (the execution option ``BEGIN``).
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+BEGIN = "sqlite_begin"
+
 
 def database_url(settings: dict) -> str:
     """The database URL: ``DATABASE_URL`` wins over ``sqlalchemy.url``."""
@@ -96,7 +101,8 @@ def _sqlite_recipe(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE for requests that may write (see ``includeme``).
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(BEGIN, '')}")
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context):
@@ -174,11 +180,21 @@ def includeme(config) -> None:
     session_factory = get_session_factory(engine)
     config.registry["dbsession_factory"] = session_factory
     config.registry["db_engine"] = engine
+    # SQLite: a transaction that reads, then writes cannot wait for another
+    # writer (the upgrade fails at once, "database is locked", and so do quick
+    # retries). Requests that may write take the write lock when they begin,
+    # waiting for it up to the lock timeout; reads stay concurrent (WAL).
+    writes_factory = session_factory
+    if engine.dialect.name == "sqlite":
+        writes_factory = get_session_factory(
+            engine.execution_options(**{BEGIN: "IMMEDIATE"})
+        )
 
     def dbsession(request) -> Session:
         session = request.environ.get("app.dbsession")
         if session is None:
-            session = get_tm_session(session_factory, request.tm, request=request)
+            factory = session_factory if request.method in SAFE else writes_factory
+            session = get_tm_session(factory, request.tm, request=request)
         return session
 
     config.add_request_method(dbsession, reify=True)
