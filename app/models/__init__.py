@@ -70,7 +70,10 @@ def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
         engine = engine_from_config(options, prefix, connect_args=connect_args)
         _sqlite_recipe(engine)
     else:
-        options.setdefault(prefix + "pool_pre_ping", "true")
+        # A real bool: SQLAlchemy would take the string "false" as true.
+        options[prefix + "pool_pre_ping"] = SettingsReader(settings).flag(
+            prefix + "pool_pre_ping", True
+        )
         engine = engine_from_config(options, prefix)
     return engine
 

@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from app.models import database_unavailable
+from app.models import database_unavailable, get_engine
 from tests.conftest import free_port
 
 
@@ -89,3 +89,15 @@ def test_bugs_in_sql_are_not_unavailable(sqlite_path, sql):
 
 def test_other_errors_are_not_unavailable():
     assert not database_unavailable(ValueError("database is locked"))
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("true", True)])
+def test_pool_pre_ping_setting_is_read_as_a_flag(value, expected):
+    engine = get_engine(
+        {
+            "sqlalchemy.url": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+            "sqlalchemy.pool_pre_ping": value,
+        }
+    )
+
+    assert engine.pool._pre_ping is expected
