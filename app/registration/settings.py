@@ -65,9 +65,6 @@ class RegistrationSettings:
     argon2: Argon2Parameters
     reset_max_age: int
     verify_max_age: int
-    #: how long (seconds) a user's password-change marker is cached per process
-    #: before a JWT session read looks it up again; 0 looks it up every time
-    session_check_ttl: float
     mail_sender: str
     environment: str
     ratelimit: RateLimitSettings
@@ -137,6 +134,12 @@ def parse_settings(
 ) -> RegistrationSettings:
     """Build and validate :class:`RegistrationSettings` (or ``ConfigurationError``)."""
     reader = SettingsReader(settings, environ)
+    if reader.present("registration.session_check_ttl"):
+        raise reader.error(
+            "registration.session_check_ttl",
+            "was replaced by auth.session.check_interval (the core's session "
+            "registry); rename it",
+        )
     min_length = reader.integer("registration.password_min_length", 8, minimum=8)
     # NIST SP 800-63B: verifiers SHOULD accept at least 64 characters.
     max_length = reader.integer(
@@ -157,7 +160,6 @@ def parse_settings(
         argon2=_argon2(reader),
         reset_max_age=reader.integer("registration.reset_max_age", 3600, minimum=60),
         verify_max_age=reader.integer("registration.verify_max_age", 86400, minimum=60),
-        session_check_ttl=reader.number("registration.session_check_ttl", 10.0),
         mail_sender=reader.text("mail.default_sender") or "no-reply@localhost",
         environment=reader.choice("app.env", ENVIRONMENTS, "production", env="APP_ENV"),
         ratelimit=_ratelimit(reader),

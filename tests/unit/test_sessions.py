@@ -16,9 +16,9 @@ import pytest
 from app.auth.callbacks import Callbacks
 from app.auth.cookies import CHUNK_SIZE, MAX_CHUNKS
 from app.auth.errors import AccessDenied
-from app.auth.interfaces import AdapterSession, AdapterUser
+from app.auth.interfaces import AdapterSession, AdapterUser, SessionRecord
 from app.auth.jwt import JWTCodec
-from app.auth.sessions import SessionCookie, SessionService
+from app.auth.sessions import SessionChecks, SessionCookie, SessionService
 from app.auth.settings import parse_settings
 
 NAME = "authjs.session-token"
@@ -37,11 +37,17 @@ def settings(**overrides: str):
 
 
 class MemoryAdapter:
-    """The session half of IAdapter, in a dict."""
+    """The session half of IAdapter, and the session registry, in dicts.
+
+    ``lookups`` counts registry look-ups by id (the JWT read's query).
+    """
 
     def __init__(self, users=(ALICE,)) -> None:
         self.users = {u.id: u for u in users}
         self.sessions: dict[str, AdapterSession] = {}
+        self.records: dict[str, SessionRecord] = {}
+        self.record_of: dict[str, str] = {}  # session token -> record id
+        self.lookups = 0
 
     def create_session(self, session_token, user_id, expires, created=None):
         row = AdapterSession(session_token, str(user_id), expires, created)
@@ -50,7 +56,56 @@ class MemoryAdapter:
 
     def get_session_and_user(self, session_token):
         row = self.sessions.get(session_token)
-        return None if row is None else (row, self.users[row.user_id])
+        if row is None:
+            return None
+        record = self.records.get(self.record_of.get(session_token, ""))
+        if record is not None:
+            row = dataclasses.replace(
+                row, record_id=record.id, last_seen=record.last_seen
+            )
+        return (row, self.users[row.user_id])
+
+    # the registry
+    def create_session_record(self, record, session_token=None):
+        self.records[record.id] = record
+        if session_token is not None:
+            self.record_of[session_token] = record.id
+        return record
+
+    def get_session_record(self, record_id):
+        self.lookups += 1
+        return self.records.get(record_id)
+
+    def list_session_records(self, subject, now):
+        return sorted(
+            (r for r in self.records.values() if r.subject == subject),
+            key=lambda r: r.last_seen,
+            reverse=True,
+        )
+
+    def touch_session_record(self, record_id, last_seen, expires=None):
+        record = self.records.get(record_id)
+        if record is not None:
+            changes = {"last_seen": last_seen}
+            if expires is not None:
+                changes["expires"] = expires
+            self.records[record_id] = dataclasses.replace(record, **changes)
+
+    def delete_session_records(self, subject, record_ids=None, keep=None):
+        ended = [
+            r.id
+            for r in self.records.values()
+            if r.subject == subject
+            and r.id != keep
+            and (record_ids is None or r.id in record_ids)
+        ]
+        for rid in ended:
+            del self.records[rid]
+        for token, rid in list(self.record_of.items()):
+            if rid in ended:
+                self.sessions.pop(token, None)
+                del self.record_of[token]
+        return ended
 
     def update_session(self, session_token, expires):
         row = dataclasses.replace(self.sessions[session_token], expires=expires)
@@ -59,6 +114,8 @@ class MemoryAdapter:
 
     def delete_session(self, session_token):
         self.sessions.pop(session_token, None)
+        rid = self.record_of.pop(session_token, None)  # ON DELETE CASCADE
+        self.records.pop(rid, None)
 
 
 class Recorder:
@@ -83,10 +140,18 @@ class Recorder:
         return Callbacks(jwt=(self.jwt,), session=(self.session,))
 
 
-def service(recorder: Recorder | None = None, **overrides: str) -> SessionService:
+def service(
+    recorder: Recorder | None = None,
+    adapter: MemoryAdapter | None = None,
+    checks: SessionChecks | None = None,
+    **overrides: str,
+) -> SessionService:
+    """A service; its ``adapter`` attribute is the memory adapter to hand it."""
     parsed = settings(**overrides)
     callbacks = recorder.callbacks() if recorder else Callbacks()
-    return SessionService(parsed, JWTCodec(parsed.secrets), callbacks)
+    sessions = SessionService(parsed, JWTCodec(parsed.secrets), callbacks, checks)
+    sessions.adapter = adapter or MemoryAdapter()  # type: ignore[attr-defined]
+    return sessions
 
 
 def jar(set_cookies: list[str], cookies: dict[str, str] | None = None) -> SessionCookie:
@@ -113,8 +178,8 @@ def test_jwt_start_then_read_gives_the_identity_and_runs_callbacks_once_each():
     recorder = Recorder()
     sessions = service(recorder)
 
-    started = sessions.start(REQUEST, None, EMPTY, ALICE, is_new_user=True)
-    read = sessions.read(REQUEST, None, jar(started.set_cookies))
+    started = sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE, is_new_user=True)
+    read = sessions.read(REQUEST, sessions.adapter, jar(started.set_cookies))
 
     assert read.identity is not None and read.identity.id == "1"
     assert read.identity.email == "alice@example.com"
@@ -126,31 +191,31 @@ def test_jwt_start_refused_by_the_callback_is_access_denied():
     sessions = service(Recorder())
 
     with pytest.raises(AccessDenied):
-        sessions.start(REQUEST, None, EMPTY, dataclasses.replace(ALICE, id="revoked"))
+        sessions.start(REQUEST, sessions.adapter, EMPTY, dataclasses.replace(ALICE, id="revoked"))
 
 
 def test_jwt_renew_answers_the_session_and_rolls_the_cookie():
     recorder = Recorder()
     sessions = service(recorder)
-    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
 
-    renewed = sessions.renew(REQUEST, None, cookie)
+    renewed = sessions.renew(REQUEST, sessions.adapter, cookie)
 
     assert renewed.body["user"] == {"name": "Alice", "email": "alice@example.com"}
     assert renewed.body["expires"].endswith("Z")
     assert [h.split("=", 1)[0] for h in renewed.set_cookies] == [NAME]
     assert recorder.session_calls[-1]["trigger"] is None
-    again = sessions.read(REQUEST, None, jar(renewed.set_cookies))
+    again = sessions.read(REQUEST, sessions.adapter, jar(renewed.set_cookies))
     assert again.identity.id == "1"
 
 
 def test_renew_with_an_earlier_read_does_not_run_the_jwt_callbacks_again():
     recorder = Recorder()
     sessions = service(recorder)
-    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
-    read = sessions.read(REQUEST, None, cookie)
+    cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
+    read = sessions.read(REQUEST, sessions.adapter, cookie)
 
-    sessions.renew(REQUEST, None, cookie, read)
+    sessions.renew(REQUEST, sessions.adapter, cookie, read)
 
     assert [c.get("trigger") for c in recorder.jwt_calls] == ["signIn", None]
 
@@ -159,10 +224,10 @@ def test_update_runs_the_jwt_callback_with_trigger_update_even_after_a_read():
     """A tween or pyramid_tm reading the identity first changes nothing."""
     recorder = Recorder()
     sessions = service(recorder)
-    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
-    sessions.read(REQUEST, None, cookie)  # the early read
+    cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
+    sessions.read(REQUEST, sessions.adapter, cookie)  # the early read
 
-    updated = sessions.update(REQUEST, None, cookie, {"name": "Alice Renamed"})
+    updated = sessions.update(REQUEST, sessions.adapter, cookie, {"name": "Alice Renamed"})
 
     update_call = recorder.jwt_calls[-1]
     assert update_call["trigger"] == "update"
@@ -171,7 +236,7 @@ def test_update_runs_the_jwt_callback_with_trigger_update_even_after_a_read():
     assert updated.body["user"]["name"] == "Alice Renamed"
     assert recorder.session_calls[-1]["trigger"] == "update"
     assert recorder.session_calls[-1]["new_session"] == {"name": "Alice Renamed"}
-    kept = sessions.read(REQUEST, None, jar(updated.set_cookies))
+    kept = sessions.read(REQUEST, sessions.adapter, jar(updated.set_cookies))
     assert kept.identity.name == "Alice Renamed"
 
 
@@ -179,9 +244,10 @@ def test_jwt_callback_returning_none_ends_the_session_and_clears_the_cookie():
     sessions = service(Recorder())
     revoked = dataclasses.replace(ALICE, id="revoked")
     # Signed in before the revocation (the callback refuses sign-in too).
-    cookie = jar(service().start(REQUEST, None, EMPTY, revoked).set_cookies)
+    plain = service(adapter=sessions.adapter)
+    cookie = jar(plain.start(REQUEST, plain.adapter, EMPTY, revoked).set_cookies)
 
-    renewed = sessions.renew(REQUEST, None, cookie)
+    renewed = sessions.renew(REQUEST, sessions.adapter, cookie)
 
     assert renewed.body is None and renewed.invalid
     assert renewed.set_cookies == [h for h in renewed.set_cookies if "Max-Age=0" in h]
@@ -190,11 +256,11 @@ def test_jwt_callback_returning_none_ends_the_session_and_clears_the_cookie():
 
 def test_a_tampered_cookie_is_invalid_and_cleared():
     sessions = service()
-    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
     value = cookie.cookies[NAME]
     forged = SessionCookie({NAME: value[:-4] + "AAAA"}, NAME, secure=False)
 
-    renewed = sessions.renew(REQUEST, None, forged)
+    renewed = sessions.renew(REQUEST, sessions.adapter, forged)
 
     assert renewed.identity is None and renewed.invalid and renewed.body is None
     assert len(renewed.set_cookies) == 1 and "Max-Age=0" in renewed.set_cookies[0]
@@ -202,13 +268,14 @@ def test_a_tampered_cookie_is_invalid_and_cleared():
 
 def test_a_token_of_another_secret_is_invalid():
     other = service(auth__secret="j" * 48)
-    cookie = jar(other.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    cookie = jar(other.start(REQUEST, other.adapter, EMPTY, ALICE).set_cookies)
 
-    assert service().read(REQUEST, None, cookie).invalid
+    mine = service(adapter=other.adapter)
+    assert mine.read(REQUEST, mine.adapter, cookie).invalid
 
 
 def test_no_cookie_is_no_session_and_no_headers():
-    renewed = service().renew(REQUEST, None, EMPTY)
+    renewed = service().renew(REQUEST, MemoryAdapter(), EMPTY)
 
     assert renewed.body is None and not renewed.invalid and renewed.set_cookies == []
 
@@ -217,19 +284,19 @@ def test_a_large_session_is_chunked_and_read_back_from_its_chunks():
     big = dataclasses.replace(ALICE, name="x" * (CHUNK_SIZE * 2))
     sessions = service()
 
-    started = sessions.start(REQUEST, None, EMPTY, big)
+    started = sessions.start(REQUEST, sessions.adapter, EMPTY, big)
     names = [h.split("=", 1)[0] for h in started.set_cookies]
 
     assert names[:3] == [f"{NAME}.0", f"{NAME}.1", f"{NAME}.2"]
     assert (
-        sessions.read(REQUEST, None, jar(started.set_cookies)).identity.name == big.name
+        sessions.read(REQUEST, sessions.adapter, jar(started.set_cookies)).identity.name == big.name
     )
 
 
 def test_too_many_chunks_is_invalid():
     cookies = {f"{NAME}.{i}": "x" for i in range(MAX_CHUNKS + 1)}
 
-    renewed = service().renew(REQUEST, None, SessionCookie(cookies, NAME, secure=False))
+    renewed = service().renew(REQUEST, MemoryAdapter(), SessionCookie(cookies, NAME, secure=False))
 
     assert renewed.invalid and len(renewed.set_cookies) == MAX_CHUNKS + 1
 
@@ -238,24 +305,24 @@ def test_past_the_absolute_lifetime_the_session_is_over_however_renewed(monkeypa
     sessions = service(
         auth__session__absolute_max_age="7200", auth__session__max_age="3600"
     )
-    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
     start = time.time()
     # Renewed every half hour: each renewal is capped by the absolute limit.
     for step in range(1, 4):
         monkeypatch.setattr(time, "time", lambda s=step: start + s * 1800)
-        renewed = sessions.renew(REQUEST, None, cookie)
+        renewed = sessions.renew(REQUEST, sessions.adapter, cookie)
         assert renewed.body is not None
         cookie = jar(renewed.set_cookies, cookie.cookies)
     monkeypatch.setattr(time, "time", lambda: start + 7201)
 
-    assert sessions.renew(REQUEST, None, cookie).invalid
+    assert sessions.renew(REQUEST, sessions.adapter, cookie).invalid
 
 
 def test_jwt_end_clears_the_cookie_and_tells_what_ended():
     sessions = service()
-    cookie = jar(sessions.start(REQUEST, None, EMPTY, ALICE).set_cookies)
+    cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
 
-    ended = sessions.end(None, cookie)
+    ended = sessions.end(sessions.adapter, cookie)
 
     assert ended.token["sub"] == "1" and ended.session_token is None
     assert len(ended.set_cookies) == 1 and "Max-Age=0" in ended.set_cookies[0]
