@@ -140,6 +140,21 @@ def _origin(host: str, forwarded_proto: str, url_scheme: str) -> str | None:
     return f"{scheme}://{host}"
 
 
+def _idle_transaction_manager(request):
+    """pyramid_tm's explicit transaction manager when no transaction is
+    active yet (we are above its tween), else None."""
+    manager = getattr(request, "tm", None)
+    if manager is None or not getattr(manager, "explicit", False):
+        return None
+    from transaction.interfaces import NoTransaction
+
+    try:
+        manager.get()
+    except NoTransaction:
+        return manager
+    return None
+
+
 class _LazyAdapter:
     """The request's adapter, found when first used."""
 
@@ -414,7 +429,19 @@ class AuthFlow:
 
     @reify
     def session(self) -> SessionResult:
-        """This request's session as its cookie says (jwt callbacks, no trigger)."""
+        """This request's session as its cookie says (jwt callbacks, no trigger).
+
+        Reading may look the session up in the registry. Read before the
+        request's transaction began (a tween above pyramid_tm reading
+        ``request.identity``), the look-up runs in a transaction of its own.
+        """
+        manager = _idle_transaction_manager(self.request)
+        if manager is None:
+            return self._read_session()
+        with manager:
+            return self._read_session()
+
+    def _read_session(self) -> SessionResult:
         return self.core.sessions.read(
             self.request, self.session_adapter, self.session_cookie
         )

@@ -258,7 +258,11 @@ class SessionService:
         self.settings = settings
         self.codec = codec
         self.callbacks = callbacks
-        self.checks = checks or SessionChecks(settings.session_check_interval)
+        self.checks = (
+            checks
+            if checks is not None
+            else SessionChecks(settings.session_check_interval)
+        )
 
     # reading ---------------------------------------------------------------------
     def read(
