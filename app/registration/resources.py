@@ -5,7 +5,8 @@
     /signup              SignupResource     GET form, POST signup; view "check-email"
     /account             AccountResource
     ├── verify           VerifyResource     GET ?token=, POST confirm; view "resend"
-    └── reset            ResetResource      GET/POST ask for a link; view "confirm"
+    ├── reset            ResetResource      GET/POST ask for a link; view "confirm"
+    └── sessions         SessionsResource   GET list; POST views "end", "end-others"
     /dev/mail            DevMailbox         ``app.env = development`` with ``mail.dev_maildir``
     └── <file>.eml       DevMessage
 
@@ -23,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pyramid.authorization import DENY_ALL, Allow, Authenticated
 from pyramid.traversal import find_resource
 from zope.interface import Interface, implementer
 
@@ -66,10 +68,20 @@ class ResetResource(Resource):
     """``/account/reset``."""
 
 
-class AccountResource(Resource):
-    """``/account``: the pages reached from mailed links."""
+class SessionsResource(Resource):
+    """``/account/sessions``: the signed-in person's sessions (sign-in required)."""
 
-    children = {"verify": VerifyResource, "reset": ResetResource}
+    __acl__ = [(Allow, Authenticated, "account"), DENY_ALL]
+
+
+class AccountResource(Resource):
+    """``/account``: the pages reached from mailed links, and the account's own."""
+
+    children = {
+        "verify": VerifyResource,
+        "reset": ResetResource,
+        "sessions": SessionsResource,
+    }
 
 
 _EML = re.compile(r"[\w.-]{1,100}\.eml")

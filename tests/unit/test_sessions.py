@@ -191,7 +191,9 @@ def test_jwt_start_refused_by_the_callback_is_access_denied():
     sessions = service(Recorder())
 
     with pytest.raises(AccessDenied):
-        sessions.start(REQUEST, sessions.adapter, EMPTY, dataclasses.replace(ALICE, id="revoked"))
+        sessions.start(
+            REQUEST, sessions.adapter, EMPTY, dataclasses.replace(ALICE, id="revoked")
+        )
 
 
 def test_jwt_renew_answers_the_session_and_rolls_the_cookie():
@@ -227,7 +229,9 @@ def test_update_runs_the_jwt_callback_with_trigger_update_even_after_a_read():
     cookie = jar(sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE).set_cookies)
     sessions.read(REQUEST, sessions.adapter, cookie)  # the early read
 
-    updated = sessions.update(REQUEST, sessions.adapter, cookie, {"name": "Alice Renamed"})
+    updated = sessions.update(
+        REQUEST, sessions.adapter, cookie, {"name": "Alice Renamed"}
+    )
 
     update_call = recorder.jwt_calls[-1]
     assert update_call["trigger"] == "update"
@@ -289,14 +293,17 @@ def test_a_large_session_is_chunked_and_read_back_from_its_chunks():
 
     assert names[:3] == [f"{NAME}.0", f"{NAME}.1", f"{NAME}.2"]
     assert (
-        sessions.read(REQUEST, sessions.adapter, jar(started.set_cookies)).identity.name == big.name
+        sessions.read(REQUEST, sessions.adapter, jar(started.set_cookies)).identity.name
+        == big.name
     )
 
 
 def test_too_many_chunks_is_invalid():
     cookies = {f"{NAME}.{i}": "x" for i in range(MAX_CHUNKS + 1)}
 
-    renewed = service().renew(REQUEST, MemoryAdapter(), SessionCookie(cookies, NAME, secure=False))
+    renewed = service().renew(
+        REQUEST, MemoryAdapter(), SessionCookie(cookies, NAME, secure=False)
+    )
 
     assert renewed.invalid and len(renewed.set_cookies) == MAX_CHUNKS + 1
 

@@ -80,9 +80,7 @@ def test_reset_from_the_mailed_link_changes_the_password_and_ends_other_sessions
         assert len(sessions) == 1  # only the one signed in after the reset
 
 
-def test_reset_reaches_other_processes_once_their_check_is_due(
-    smtp_server, make_wsgi
-):
+def test_reset_reaches_other_processes_once_their_check_is_due(smtp_server, make_wsgi):
     # Two processes, each with its own registry memo; B's memo has the
     # session as checked just now, so only a due check can see the reset.
     process_a, process_b = make_wsgi(), make_wsgi()

@@ -35,7 +35,9 @@ def test_the_session_of_a_deleted_user_reads_as_signed_out(
     assert session(browser)["user"]["email"] == email
     cookies = dict(browser.cookies)
     user_id = user_row(dbengine, email).id
-    assert rows(dbengine, "SELECT id FROM session_registry WHERE user_id = :u", u=user_id)
+    assert rows(
+        dbengine, "SELECT id FROM session_registry WHERE user_id = :u", u=user_id
+    )
 
     with dbengine.begin() as conn:
         conn.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": user_id})

@@ -92,9 +92,7 @@ def test_the_owner_sets_a_password_through_a_reset_after_the_claim(
     assert refused.location.endswith("code=credentials")
 
 
-def test_dropping_a_password_keeps_the_row(
-    smtp_server, make_app, dbsession, dbengine
-):
+def test_dropping_a_password_keeps_the_row(smtp_server, make_app, dbsession, dbengine):
     email = unique_email()
     signup(make_app(), email, GOOD_PASSWORD, status=302)
     user_id = user_row(dbengine, email).id
