@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from webtest import TestApp
 
 from app.auth.interfaces import IAuthCore
-
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     OTHER_PASSWORD,
