@@ -18,7 +18,8 @@ from app.auth.cookies import CHUNK_SIZE, MAX_CHUNKS
 from app.auth.errors import AccessDenied
 from app.auth.interfaces import AdapterSession, AdapterUser, SessionRecord
 from app.auth.jwt import JWTCodec
-from app.auth.sessions import SessionChecks, SessionCookie, SessionService
+from app.auth.clients import summarize_user_agent
+from app.auth.sessions import ClientInfo, SessionChecks, SessionCookie, SessionService
 from app.auth.settings import parse_settings
 
 NAME = "authjs.session-token"
@@ -442,3 +443,223 @@ def test_credentials_insist_on_jwt_even_with_the_database_strategy():
     started = database().start(REQUEST, adapter, EMPTY, ALICE, strategy="jwt")
 
     assert adapter.sessions == {} and started.token["sub"] == "1"
+
+
+# the session registry -------------------------------------------------------------------
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def registry_service(interval: str = "10", **overrides: str):
+    clock = Clock()
+    parsed = settings(auth__session__check_interval=interval, **overrides)
+    checks = SessionChecks(parsed.session_check_interval, clock=clock)
+    sessions = service(
+        checks=checks, auth__session__check_interval=interval, **overrides
+    )
+    return sessions, clock
+
+
+def test_jwt_sign_in_writes_a_record_and_the_token_names_it():
+    sessions, _ = registry_service()
+    client = ClientInfo(
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "203.0.113.9",
+    )
+
+    started = sessions.start(REQUEST, sessions.adapter, EMPTY, ALICE, client=client)
+
+    (record,) = sessions.adapter.records.values()
+    assert started.session_id == record.id and len(record.id) == 43
+    assert record.subject == "1" and record.strategy == "jwt"
+    assert (record.client, record.address) == ("Firefox on Linux", "203.0.113.9")
+    claims = sessions.codec.decode(jar(started.set_cookies).cookies[NAME], salt=NAME)
+    assert claims["sid"] == record.id
+
+
+def test_database_sign_in_writes_a_record_tied_to_its_row():
+    sessions, _ = registry_service(auth__session__strategy="database")
+    adapter = sessions.adapter
+
+    started = sessions.start(REQUEST, adapter, EMPTY, ALICE)
+    cookie = jar(started.set_cookies)
+
+    (record,) = adapter.records.values()
+    assert record.strategy == "database" and started.session_id == record.id
+    assert sessions.read(REQUEST, adapter, cookie).session_id == record.id
+    sessions.end(adapter, cookie)
+    assert adapter.records == {} and adapter.sessions == {}
+
+
+def test_a_jwt_read_looks_the_record_up_once_per_interval():
+    sessions, clock = registry_service()
+    adapter = sessions.adapter
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+
+    for _ in range(5):
+        assert sessions.read(REQUEST, adapter, cookie).identity.id == "1"
+    assert adapter.lookups == 1  # the first read; the others trust the memo
+    clock.now += 10
+    assert sessions.read(REQUEST, adapter, cookie).identity.id == "1"
+    assert adapter.lookups == 2
+
+
+def test_a_record_ended_elsewhere_ends_the_jwt_once_the_interval_passed():
+    sessions, clock = registry_service()
+    adapter = sessions.adapter
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+    assert sessions.read(REQUEST, adapter, cookie).identity is not None
+
+    adapter.records.clear()  # another process ended it
+
+    assert sessions.read(REQUEST, adapter, cookie).identity is not None
+    clock.now += 10.5
+    read = sessions.read(REQUEST, adapter, cookie)
+    assert read.identity is None and read.invalid
+    assert sessions.checks.state(next(iter(sessions.checks._entries))) is False
+
+
+def test_ending_a_jwt_session_in_this_process_is_immediate():
+    sessions, _ = registry_service()
+    adapter = sessions.adapter
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+    assert sessions.read(REQUEST, adapter, cookie).identity is not None
+
+    ended = sessions.end(adapter, cookie)
+
+    assert ended.session_id is not None and adapter.records == {}
+    assert sessions.read(REQUEST, adapter, cookie).invalid
+
+
+def test_interval_0_never_looks_up_and_accepts_a_token_without_the_claim():
+    sessions, clock = registry_service("0")
+    adapter = sessions.adapter
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+    adapter.records.clear()  # ended by another process: this one never knows
+    clock.now += 1e6
+    bare = SessionCookie(
+        {
+            NAME: sessions.codec.encode(
+                {"sub": "1", "auth_time": int(time.time())}, salt=NAME, max_age=60
+            )
+        },
+        NAME,
+        secure=False,
+    )
+
+    assert sessions.read(REQUEST, adapter, cookie).identity.id == "1"
+    assert sessions.read(REQUEST, adapter, bare).identity.id == "1"
+    assert adapter.lookups == 0
+
+
+def test_interval_0_still_ends_at_once_what_this_process_ended():
+    sessions, _ = registry_service("0")
+    adapter = sessions.adapter
+    cookie = jar(sessions.start(REQUEST, adapter, EMPTY, ALICE).set_cookies)
+
+    sessions.end(adapter, cookie)
+
+    assert sessions.read(REQUEST, adapter, cookie).invalid
+    assert adapter.lookups == 0
+
+
+@pytest.mark.parametrize("sid", [None, "", 7, "x" * 65, ["a"]])
+def test_with_the_registry_on_a_token_without_a_usable_claim_is_signed_out(sid):
+    sessions, _ = registry_service()
+    claims = {"sub": "1", "auth_time": int(time.time())}
+    if sid is not None:
+        claims["sid"] = sid
+    cookie = SessionCookie(
+        {NAME: sessions.codec.encode(claims, salt=NAME, max_age=60)}, NAME, secure=False
+    )
+
+    assert sessions.read(REQUEST, sessions.adapter, cookie).invalid
+
+
+def test_renewal_keeps_the_session_id_whatever_the_callbacks_return():
+    class Dropper(Recorder):
+        def jwt(self, request, *, token, **kw):
+            return {k: v for k, v in token.items() if k != "sid"}
+
+    recorder = Dropper()
+    parsed = settings()
+    sessions = SessionService(parsed, JWTCodec(parsed.secrets), recorder.callbacks())
+    adapter = MemoryAdapter()
+    started = sessions.start(REQUEST, adapter, EMPTY, ALICE)
+
+    renewed = sessions.renew(REQUEST, adapter, jar(started.set_cookies))
+
+    claims = sessions.codec.decode(jar(renewed.set_cookies).cookies[NAME], salt=NAME)
+    assert claims["sid"] == started.session_id
+
+
+def test_end_sessions_ends_only_the_subjects_own_and_keeps_the_kept():
+    sessions, _ = registry_service()
+    adapter = sessions.adapter
+    bob = AdapterUser(id="2", email="bob@example.com")
+    adapter.users["2"] = bob
+    mine = [sessions.start(REQUEST, adapter, EMPTY, ALICE).session_id for _ in "abc"]
+    theirs = sessions.start(REQUEST, adapter, EMPTY, bob).session_id
+
+    assert sessions.end_sessions(adapter, "1", [theirs]) == []
+    assert sessions.end_sessions(adapter, "1", keep=mine[0]) == mine[1:]
+
+    assert set(adapter.records) == {mine[0], theirs}
+    assert sessions.checks.state(mine[1]) is False
+    assert [r.id for r in sessions.list_sessions(adapter, "1")] == [mine[0]]
+
+
+def test_the_memo_forgets_the_least_recently_used_past_its_bound():
+    clock = Clock()
+    checks = SessionChecks(10, max_entries=2, clock=clock)
+    checks.alive("a")
+    checks.ended("b")
+    checks.alive("a")  # used again: "b" is now the oldest
+    checks.alive("c")
+
+    assert len(checks) == 2
+    assert checks.state("b") is None  # forgotten: looked up again
+    assert checks.state("a") is True and checks.state("c") is True
+    clock.now += 10
+    assert checks.state("a") is None
+
+
+@pytest.mark.parametrize(
+    ("agent", "summary"),
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, "
+            "like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15"
+            " (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari on iOS",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like "
+            "Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "HeadlessChrome/131.0.0.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
+        ("curl/8.5.0", "curl"),
+        ("", "Unknown client"),
+        (None, "Unknown client"),
+        ("\x00\x01", "Unknown client"),
+        ("SomeBot/1.0 (+https://example.com)", "SomeBot"),
+        ("x" * 10_000, "x" * 41),
+    ],
+)
+def test_user_agent_summaries(agent, summary):
+    assert summarize_user_agent(agent) == summary
