@@ -14,11 +14,11 @@ import time
 import pytest
 
 from app.auth.callbacks import Callbacks
+from app.auth.clients import summarize_user_agent
 from app.auth.cookies import CHUNK_SIZE, MAX_CHUNKS
 from app.auth.errors import AccessDenied
 from app.auth.interfaces import AdapterSession, AdapterUser, SessionRecord
 from app.auth.jwt import JWTCodec
-from app.auth.clients import summarize_user_agent
 from app.auth.sessions import ClientInfo, SessionChecks, SessionCookie, SessionService
 from app.auth.settings import parse_settings
 
