@@ -19,8 +19,14 @@ requests/s, p50, p99 and the server's CPU per request, its resident memory
 after the run, and per round the ratios product/plain (throughput, p99, CPU)
 as a median with their spread.
 
+With ``--check-off`` a third server joins: the product with
+``auth.session.check_interval = 0`` (JWTs never looked up in the session
+registry), and the report adds the ratio product (check on, the default
+10 s) / check off, against issue 12's target of 0.9x.
+
 Run: ``make bench`` or ``.venv/bin/python -m bench.session_read [--rounds N]
-[--requests N] [--clients N] [--threads N] [--database sqlite|postgresql]``.
+[--requests N] [--clients N] [--threads N] [--database sqlite|postgresql]
+[--check-off]``.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ PASSWORD = "correct horse battery staple"
 #: issue 10's targets: product/plain throughput at least, p99 at most
 TARGET_THROUGHPUT = 1.0
 TARGET_P99 = 1.2
+#: issue 12's target: JWT read with the registry check on / off, at least
+TARGET_CHECK = 0.9
 
 
 class BenchError(RuntimeError):
@@ -75,6 +83,8 @@ class Contender:
 
 BASELINE = Contender("plain", "plain")
 CONTENDERS = (Contender("product", "product"), BASELINE)
+#: the product with the session registry's JWT check off (stateless reads)
+CHECK_OFF = Contender("check-off", "product", {"auth.session.check_interval": "0"})
 
 
 @dataclass
@@ -270,6 +280,18 @@ def report(run: Run) -> str:
             + ("met" if ok_p99 else "NOT MET"),
             f"{name} CPU/req:    {spread(cpu)}",
         ]
+    names = {c.name for c in run.contenders}
+    if {"product", CHECK_OFF.name} <= names:
+        pairs = list(
+            zip(run.rounds["product"], run.rounds[CHECK_OFF.name], strict=True)
+        )
+        speed = [r.load.rps / b.load.rps for r, b in pairs]
+        ok = statistics.median(speed) >= TARGET_CHECK
+        lines.append(
+            f"product/{CHECK_OFF.name} throughput (registry check on/off): "
+            f"{spread(speed)}, target >= {TARGET_CHECK}x: "
+            + ("met" if ok else "NOT MET")
+        )
     return "\n".join(lines)
 
 
@@ -286,11 +308,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--max-seconds", type=float, default=60.0, help="per load")
     parser.add_argument("--database", choices=DATABASES, default="sqlite")
+    parser.add_argument(
+        "--check-off",
+        action="store_true",
+        help="also serve the product with auth.session.check_interval = 0",
+    )
     args = parser.parse_args(argv)
     if min(args.rounds, args.requests, args.clients, args.threads) < 1:
         parser.error("--rounds, --requests, --clients and --threads must be positive")
     try:
         run = measure(
+            (*CONTENDERS, CHECK_OFF) if args.check_off else CONTENDERS,
             database_kind=args.database,
             rounds=args.rounds,
             requests=args.requests,
