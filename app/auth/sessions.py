@@ -110,7 +110,7 @@ class SessionChecks:
     ended (looked up and gone, or ended by this process), ``None`` when it
     must be looked up. With ``interval`` 0 nothing is ever looked up: a
     session is alive unless this process ended it. At most ``max_entries``
-    sessions are remembered, the least recently used forgotten first (a
+    sessions are remembered, the least recently written forgotten first (a
     forgotten one is looked up again; with ``interval`` 0, a forgotten ended
     one is taken as alive again, which is stateless mode's bargain).
     """
