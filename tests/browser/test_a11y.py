@@ -259,6 +259,7 @@ SIGNED_IN: dict[str, Callable[..., None]] = {
     "home signed in": go("/"),
     "members": go("/members"),
     "signout": go("/api/auth/signout"),
+    "account sessions": go("/account/sessions"),
 }
 
 
