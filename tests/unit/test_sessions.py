@@ -663,3 +663,46 @@ def test_the_memo_forgets_the_least_recently_used_past_its_bound():
 )
 def test_user_agent_summaries(agent, summary):
     assert summarize_user_agent(agent) == summary
+
+
+def test_a_look_up_writes_last_seen_at_most_once_a_minute(monkeypatch):
+    sessions, clock = registry_service(auth__session__absolute_max_age="7776000")
+    adapter = sessions.adapter
+    started = sessions.start(REQUEST, adapter, EMPTY, ALICE)
+    cookie = jar(started.set_cookies)
+    signed_in = adapter.records[started.session_id]
+    later = signed_in.created + dt.timedelta(seconds=30)
+    monkeypatch.setattr("app.auth.sessions.utcnow", lambda: later)
+    clock.now += 10
+
+    sessions.read(REQUEST, adapter, cookie)  # looked up, 30 s after sign-in
+    assert adapter.records[started.session_id].last_seen == signed_in.created
+
+    later += dt.timedelta(seconds=31)
+    clock.now += 10
+    sessions.read(REQUEST, adapter, cookie)  # looked up, 61 s after sign-in
+
+    touched = adapter.records[started.session_id]
+    assert touched.last_seen == later
+    # the latest its token can be valid: max_age after a renewal that
+    # followed a read, looked up within 10 s and touched within 60 s
+    assert touched.expires == later + dt.timedelta(seconds=30 * 24 * 3600 + 10 + 60)
+
+
+def test_a_database_read_writes_last_seen_at_most_once_a_minute(monkeypatch):
+    sessions, _ = registry_service(auth__session__strategy="database")
+    adapter = sessions.adapter
+    started = sessions.start(REQUEST, adapter, EMPTY, ALICE)
+    cookie = jar(started.set_cookies)
+    created = adapter.records[started.session_id].created
+
+    monkeypatch.setattr(
+        "app.auth.sessions.utcnow", lambda: created + dt.timedelta(seconds=59)
+    )
+    sessions.read(REQUEST, adapter, cookie)
+    assert adapter.records[started.session_id].last_seen == created
+
+    moved = created + dt.timedelta(seconds=60)
+    monkeypatch.setattr("app.auth.sessions.utcnow", lambda: moved)
+    sessions.read(REQUEST, adapter, cookie)
+    assert adapter.records[started.session_id].last_seen == moved
