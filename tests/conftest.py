@@ -1,11 +1,14 @@
 """Shared fixtures: real databases (SQLite and PostgreSQL), the app, live servers, SMTP.
 
 Database tests run once per backend (``--db sqlite,postgresql``, both by
-default). Each backend's schema comes from ``alembic upgrade head``, so every
-run tests the migrations; rows are deleted after each test. PostgreSQL and
-Redis are the machine's where they answer on 127.0.0.1, else throwaway servers
-the run starts itself (``tests/services.py``; the ``postgres_url`` and
-``redis_url`` fixtures): the tests never skip for want of a server.
+default); a test or module marked ``no_database`` runs once, on the first
+backend, and fails if its apps run any SQL (``database`` marks the
+exceptions inside such a module). Each backend's schema comes from
+``alembic upgrade head``, so every run tests the migrations; rows are
+deleted after each test. PostgreSQL and Redis are the machine's where they
+answer on 127.0.0.1, else throwaway servers the run starts itself
+(``tests/services.py``; the ``postgres_url`` and ``redis_url`` fixtures):
+the tests never skip for want of a server.
 """
 
 from __future__ import annotations
@@ -60,11 +63,21 @@ def pytest_addoption(parser):
     )
 
 
+def runs_no_sql(node) -> bool:
+    """Marked ``no_database`` (a test or its module), and not ``database`` itself."""
+    return (
+        node.get_closest_marker("no_database") is not None
+        and node.get_closest_marker("database") is None
+    )
+
+
 def pytest_generate_tests(metafunc):
     if "db_backend" in metafunc.fixturenames:
         backends = [
             b.strip() for b in metafunc.config.getoption("--db").split(",") if b.strip()
         ]
+        if runs_no_sql(metafunc.definition):
+            backends = backends[:1]  # one backend says all
         metafunc.parametrize("db_backend", backends, scope="session")
 
 
@@ -176,9 +189,15 @@ def app_settings(db_url, dbengine) -> Iterator[dict]:
 
 
 @pytest.fixture
-def make_wsgi(app_settings) -> Iterator[Callable[..., object]]:
-    """``make_wsgi(**overrides)`` builds the real WSGI app from settings."""
+def make_wsgi(app_settings, request) -> Iterator[Callable[..., object]]:
+    """``make_wsgi(**overrides)`` builds the real WSGI app from settings.
+
+    In a test marked ``no_database`` (it runs once, not once per backend) the
+    apps must run no SQL: a statement fails the test, so the mark cannot lie.
+    """
     engines = []
+    statements: list[str] = []
+    guarded = runs_no_sql(request.node)
 
     def factory(**overrides):
         settings = {
@@ -186,12 +205,24 @@ def make_wsgi(app_settings) -> Iterator[Callable[..., object]]:
             **{k.replace("__", "."): v for k, v in overrides.items()},
         }
         wsgi = main({}, **settings)
-        engines.append(wsgi.registry["db_engine"])
+        engine = wsgi.registry["db_engine"]
+        engines.append(engine)
+        if guarded:
+            sa.event.listen(
+                engine,
+                "before_cursor_execute",
+                lambda conn, cursor, sql, *args: statements.append(sql),
+            )
         return wsgi
 
     yield factory
     for engine in engines:
         engine.dispose()
+    if statements:
+        pytest.fail(
+            f"marked no_database, but the app ran SQL: {statements[:3]}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -10,9 +10,13 @@ submodules): ``config.include("app.registration")``
 - adds a ``signin`` callback throttling magic-link requests, an
   ``UnverifiedAccountClaimed`` subscriber and the mail tasks of the reset
   and verification-resend forms (:mod:`app.registration.hooks`);
-- mounts ``/signup``, ``/account/verify``, ``/account/reset``,
-  ``/account/sessions`` (the signed-in person's sessions, through the core's
-  session registry) and, when
+- adds a ``signin`` callback asking for a recent sign-in before an OAuth
+  account is linked to the signed-in person, and mails a notice on
+  ``AccountLinked`` (:mod:`app.registration.account`);
+- mounts ``/signup``, ``/account`` (the account page: password, email,
+  sign-in methods, deletion, and ``/account/sessions``, the person's
+  sessions through the core's session registry), ``/account/verify``,
+  ``/account/reset`` and, when
   ``app.env = development`` and ``mail.dev_maildir`` is set, ``/dev/mail``.
 
 Outside development it refuses to start without ``auth.url``: it mails
@@ -35,7 +39,7 @@ import logging
 from pyramid.config import PHASE3_CONFIG
 from pyramid.exceptions import ConfigurationError
 
-from app.auth import UnverifiedAccountClaimed, auth_settings
+from app.auth import AccountLinked, UnverifiedAccountClaimed, UserCreated, auth_settings
 from app.mail import mail_settings
 from app.registration.interfaces import (
     ICredentialStore,
@@ -78,6 +82,11 @@ def _require_public_url(config) -> None:
 
 
 def includeme(config) -> None:
+    from app.registration.account import (
+        mail_account_linked,
+        note_new_user,
+        require_recent_signin_to_link,
+    )
     from app.registration.credentials import credentials_provider
     from app.registration.hooks import (
         RESEND_TASK,
@@ -157,6 +166,11 @@ def includeme(config) -> None:
     )
     config.add_auth_callback("signin", throttle_magic_links)
     config.add_subscriber(unverified_account_claimed, UnverifiedAccountClaimed)
+    # the account page (app.registration.account): linking needs a recent
+    # sign-in, and a new link is mailed to the owner
+    config.add_auth_callback("signin", require_recent_signin_to_link)
+    config.add_subscriber(note_new_user, UserCreated)
+    config.add_subscriber(mail_account_linked, AccountLinked)
     config.add_mail_task(RESET_TASK, compose_reset)
     config.add_mail_task(RESEND_TASK, compose_resend)
     config.add_view_deriver(form_body_view, under="secured_view", over="csrf_view")

@@ -26,6 +26,12 @@ SUBJECTS = {
     "account_exists": "Someone tried to sign up with your email address",
     "reset": "Reset your password",
     "account_claimed": "An unconfirmed sign-up on your email address was reset",
+    "password_changed": "Your password was changed",
+    "email_change": "Confirm your new email address",
+    "email_change_requested": "A change of your email address was requested",
+    "email_change_taken": "Someone tried to move an account to your email address",
+    "email_changed": "Your email address was changed",
+    "account_linked": "A new sign-in method was linked to your account",
 }
 
 

@@ -98,3 +98,17 @@ def new_password_form(
     result = FormResult()
     _passwords(result, post, policy, email)
     return result
+
+
+def current_password(post: Mapping[str, str]) -> str:
+    """The ``current_password`` field as typed (never echoed back)."""
+    return _text(post, "current_password")
+
+
+def password_change_form(
+    post: Mapping[str, str], policy: PasswordPolicy, email: str | None
+) -> FormResult:
+    """The new password twice, under the signup rules."""
+    result = FormResult()
+    _passwords(result, post, policy, email)
+    return result

@@ -5,7 +5,8 @@ The core's schema stays Auth.js's: passwords and emailed tokens live here.
 - ``registration_passwords``: one password hash per user (passlib's string,
   argon2id by default) and when it last changed. (Ending sessions after a
   reset is the core's session registry's job.)
-- ``registration_tokens``: email verification and password-reset tokens,
+- ``registration_tokens``: email verification, password-reset and
+  email-change tokens (the new address in ``email``),
   stored as the SHA-256 of the random token (the link carries the token, the
   database only its hash), single use (deleted when used) and expiring.
 
@@ -23,6 +24,8 @@ from app.models import Base, UTCDateTime
 
 VERIFY = "verify"
 RESET = "reset"
+#: a change of address: the token's ``email`` is the new address
+EMAIL_CHANGE = "email_change"
 
 
 class PasswordCredential(Base):

@@ -93,14 +93,13 @@ class Refusal:
 
 
 def load_common_passwords(name: str = COMMON_PASSWORDS_FILE) -> frozenset[str]:
-    """The shipped list (gzip, one password a line), case-folded, as a frozenset."""
+    """The shipped list as a frozenset: gzip, a header ended by an empty line,
+    then one password a line, stored NFKC-normalised and case-folded already
+    (``tests/unit/registration/test_passwords.py`` checks it), so loading is a
+    split: every process and every test app loads it at start-up."""
     raw = resources.files("app.registration").joinpath(name).read_bytes()
-    text = gzip.decompress(raw).decode("utf-8")
-    return frozenset(
-        normalise(line).casefold()
-        for line in text.splitlines()
-        if line and not line.startswith("# ")
-    )
+    _header, body = gzip.decompress(raw).decode("utf-8").split("\n\n", 1)
+    return frozenset(body.splitlines())
 
 
 _WORD_SPLIT = re.compile(r"[\W_]+", re.UNICODE)

@@ -3,9 +3,13 @@
 ::
 
     /signup              SignupResource     GET form, POST signup; view "check-email"
-    /account             AccountResource
+    /account             AccountResource    GET the account page (signed in)
     ├── verify           VerifyResource     GET ?token=, POST confirm; view "resend"
     ├── reset            ResetResource      GET/POST ask for a link; view "confirm"
+    ├── password         PasswordResource   change or set the password (signed in)
+    ├── email            EmailResource      change the address; view "confirm"
+    ├── methods          MethodsResource    linked sign-in methods; view "unlink"
+    ├── delete           DeleteResource     delete the account
     └── sessions         SessionsResource   GET list; POST views "end", "end-others"
     /dev/mail            DevMailbox         ``app.env = development`` with ``mail.dev_maildir``
     └── <file>.eml       DevMessage
@@ -68,6 +72,22 @@ class ResetResource(Resource):
     """``/account/reset``."""
 
 
+class PasswordResource(Resource):
+    """``/account/password``."""
+
+
+class EmailResource(Resource):
+    """``/account/email``."""
+
+
+class MethodsResource(Resource):
+    """``/account/methods``."""
+
+
+class DeleteResource(Resource):
+    """``/account/delete``."""
+
+
 class SessionsResource(Resource):
     """``/account/sessions``: the signed-in person's sessions (sign-in required)."""
 
@@ -75,11 +95,20 @@ class SessionsResource(Resource):
 
 
 class AccountResource(Resource):
-    """``/account``: the pages reached from mailed links, and the account's own."""
+    """``/account``: the account page, its sections, and the pages of mailed links.
 
+    Signed-in people hold ``account`` here and below; ``view`` (everybody,
+    from the root) stays for the mailed-link pages.
+    """
+
+    __acl__ = [(Allow, Authenticated, "account")]
     children = {
         "verify": VerifyResource,
         "reset": ResetResource,
+        "password": PasswordResource,
+        "email": EmailResource,
+        "methods": MethodsResource,
+        "delete": DeleteResource,
         "sessions": SessionsResource,
     }
 
@@ -153,6 +182,15 @@ class RequestLinks:
 
     def reset_request(self) -> str:
         return self._url(f"{ACCOUNT_PATH}/reset")
+
+    def email_change(self, token: str) -> str:
+        return self._url(f"{ACCOUNT_PATH}/email", "confirm", query={"token": token})
+
+    def account(self) -> str:
+        return self._url(ACCOUNT_PATH)
+
+    def methods(self, query=None) -> str:
+        return self._url(f"{ACCOUNT_PATH}/methods", query=query)
 
     def signin(self) -> str:
         # an element of the core's root, as the core's own URLs: no trailing slash

@@ -35,6 +35,8 @@ DEFAULT_LIMITS = {
     # mails one address can be sent through magic-link, reset and
     # verification-resend requests together (no mail bombing of a person)
     "mail_account": "3/minute;10/hour",
+    # account-page changes that mail someone (password, email), per account
+    "account_mail": "5/minute;20/hour",
 }
 ACTIONS = tuple(DEFAULT_LIMITS)
 
@@ -65,6 +67,9 @@ class RegistrationSettings:
     argon2: Argon2Parameters
     reset_max_age: int
     verify_max_age: int
+    #: seconds after a sign-in during which a person without a password may
+    #: change their account (set a password, change email, delete, link)
+    reauth_max_age: int
     mail_sender: str
     environment: str
     ratelimit: RateLimitSettings
@@ -160,6 +165,9 @@ def parse_settings(
         argon2=_argon2(reader),
         reset_max_age=reader.integer("registration.reset_max_age", 3600, minimum=60),
         verify_max_age=reader.integer("registration.verify_max_age", 86400, minimum=60),
+        reauth_max_age=reader.integer(
+            "registration.reauth_max_age", 600, minimum=0, maximum=86400
+        ),
         mail_sender=reader.text("mail.default_sender") or "no-reply@localhost",
         environment=reader.choice("app.env", ENVIRONMENTS, "production", env="APP_ENV"),
         ratelimit=_ratelimit(reader),

@@ -255,10 +255,59 @@ SIGNED_OUT: dict[str, Callable[..., None]] = {
     "404": go("/no-such-page"),
     "429": too_many_attempts,
 }
+
+
+def email_change_link(page: Page, site: Site) -> None:
+    """Ask for a change of address, then open the link mailed to the new one."""
+    submit(
+        page,
+        "/account/email",
+        {"New email address": "new.reader@example.com", "Current password": PASSWORD},
+        "Send confirmation link",
+    )
+    page.goto(newest_link(site.maildir, "/account/email/confirm"))
+
+
 SIGNED_IN: dict[str, Callable[..., None]] = {
     "home signed in": go("/"),
     "members": go("/members"),
     "signout": go("/api/auth/signout"),
+    "account": go("/account"),
+    "account password": go("/account/password"),
+    "account password with errors": lambda page, site, throttled: submit(
+        page,
+        "/account/password",
+        {
+            "Current password": "not the password",
+            "New password": "short",
+            "Confirm new password": "x",
+        },
+        "Change password",
+    ),
+    "account email": go("/account/email"),
+    "account email with errors": lambda page, site, throttled: submit(
+        page,
+        "/account/email",
+        {"New email address": "not-an-address", "Current password": "wrong"},
+        "Send confirmation link",
+    ),
+    "account email sent": lambda page, site, throttled: submit(
+        page,
+        "/account/email",
+        {"New email address": "other.reader@example.com", "Current password": PASSWORD},
+        "Send confirmation link",
+    ),
+    "account email confirm": lambda page, site, throttled: email_change_link(
+        page, site
+    ),
+    "account email link invalid": go("/account/email/confirm?token=not-a-token"),
+    "account methods": go("/account/methods"),
+    "account methods refused": go("/account/methods?link=reauth"),
+    "account delete": go("/account/delete"),
+    "account delete with errors": lambda page, site, throttled: submit(
+        page, "/account/delete", {"Current password": "wrong"}, "Delete my account"
+    ),
+    "account deleted": go("/account/deleted"),
     "account sessions": go("/account/sessions"),
 }
 

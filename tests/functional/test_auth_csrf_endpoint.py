@@ -17,6 +17,8 @@ from tests.functional.support import (
     sign_in,
 )
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture
 def app(make_app):
@@ -138,6 +140,7 @@ def test_cookie_sent_percent_encoded_or_not_is_read_the_same(app):
         assert "authjs.csrf-token" not in set_cookies(response)
 
 
+@pytest.mark.database
 def test_csrf_token_is_not_bound_to_the_session_and_survives_sign_in(app):
     before = app.get("/api/auth/csrf").json["csrfToken"]
 

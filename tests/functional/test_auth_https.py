@@ -23,6 +23,8 @@ from tests.functional.support import (
     sign_in,
 )
 
+pytestmark = pytest.mark.no_database
+
 SECURE_SESSION = "__Secure-authjs.session-token"
 SESSION_NAME = "authjs.session-token"
 VECTORS = json.loads(
@@ -58,6 +60,7 @@ def test_callback_url_cookie_is_secure_prefixed_with_the_https_origin(app):
     )
 
 
+@pytest.mark.database
 def test_session_cookie_is_secure_prefixed_and_keyed_to_that_name(app):
     response = sign_in(app)
 
@@ -69,6 +72,7 @@ def test_session_cookie_is_secure_prefixed_and_keyed_to_that_name(app):
     assert not any(h.startswith("authjs.") for h in set_cookie_headers(response))
 
 
+@pytest.mark.database
 def test_secure_session_reads_back(app):
     sign_in(app)
 
@@ -168,6 +172,7 @@ def test_https_request_without_auth_url_is_secure(make_app):
     assert "__Host-authjs.csrf-token" in set_cookies(response)
 
 
+@pytest.mark.database
 @pytest.mark.parametrize("proto, secure", [("https", True), ("http", False)])
 def test_every_cookie_the_core_sets_follows_its_requests_scheme(
     make_app, proto, secure

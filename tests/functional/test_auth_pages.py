@@ -15,6 +15,8 @@ from tests.functional.support import (
     sign_in,
 )
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture
 def app(make_app):
@@ -199,6 +201,7 @@ def test_post_endpoints_still_work_with_custom_pages(custom):
 
 
 # template overrides -------------------------------------------------------------------
+@pytest.mark.database
 def test_site_can_override_a_page_template(make_app):
     app = make_app(
         **CREDENTIALS,

@@ -8,6 +8,8 @@ import pytest
 
 from tests.functional.support import CREDENTIALS, PROVIDER
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture
 def app(make_app):

@@ -15,6 +15,8 @@ from tests.functional.support import (
     set_cookies,
 )
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture
 def app(make_app):
@@ -125,6 +127,7 @@ def test_email_query_prefills_email_inputs(app):
     assert form["email"].value == "zoe@example.com"
 
 
+@pytest.mark.database
 def test_form_submits_without_javascript(app):
     page = app.get("/api/auth/signin")
     form = form_for(page, "http://localhost/api/auth/callback/login")

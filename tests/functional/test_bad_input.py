@@ -28,6 +28,8 @@ from tests.functional.support import (
     sign_in,
 )
 
+pytestmark = pytest.mark.no_database
+
 SESSION = "authjs.session-token"
 CALLBACK = f"/api/auth/callback/{PROVIDER}"
 SIGNIN = "http://localhost/api/auth/signin"
@@ -415,6 +417,7 @@ def test_other_content_types_carry_no_body_so_no_csrf_token(app, content_type):
     assert response.location == MISSING_CSRF
 
 
+@pytest.mark.database
 def test_wrong_content_type_on_session_update_is_400_null(app):
     sign_in(app)
     token = csrf_token(app)
@@ -430,6 +433,7 @@ def test_wrong_content_type_on_session_update_is_400_null(app):
     assert response.body == b"null"
 
 
+@pytest.mark.database
 def test_json_content_type_with_charset_is_still_json(app):
     token = csrf_token(app)
 
@@ -531,6 +535,7 @@ def test_body_that_lies_about_its_length_is_still_capped(app):
     assert_not_5xx(response)
 
 
+@pytest.mark.database
 def test_body_just_under_the_limit_is_read(app):
     token = csrf_token(app)
     prefix = f"csrfToken={token}&username=alice&password={PASSWORD}&pad=".encode()
@@ -559,6 +564,7 @@ def test_too_many_form_fields_is_400(app, log):
     assert "too many fields" in log.text
 
 
+@pytest.mark.database
 def test_many_fields_under_the_cap_are_fine(app):
     token = csrf_token(app)
     fields = {f"f{i}": "v" for i in range(150)}
@@ -590,6 +596,7 @@ def test_missing_or_unusable_fields_are_credentials_signin(app, fields):
     assert response.location == f"{SIGNIN}?error=CredentialsSignin&code=credentials"
 
 
+@pytest.mark.database
 def test_form_field_given_twice_last_value_wins(app):
     token = csrf_token(app)
     body = (
@@ -719,6 +726,7 @@ def test_invalid_callback_url_query_on_a_post_is_400(app):
         "huge",
     ],
 )
+@pytest.mark.database
 def test_bad_callback_url_in_the_body_goes_to_a_safe_place(app, value):
     response = sign_in(app, callbackUrl=value)
 

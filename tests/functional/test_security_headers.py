@@ -14,6 +14,8 @@ from pyramid.response import Response
 from app.security_headers import add_security_headers
 from tests.functional.support import CREDENTIALS
 
+pytestmark = pytest.mark.no_database
+
 FRAME_ANCESTORS = "frame-ancestors 'none'"
 
 
@@ -76,6 +78,7 @@ def test_redirects_carry_the_headers_too(app):
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
+@pytest.mark.database
 def test_a_token_page_keeps_its_stricter_referrer_policy(app):
     response = app.get("/account/reset/confirm", params={"token": "x" * 43}, status=400)
 

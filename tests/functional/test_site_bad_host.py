@@ -17,6 +17,8 @@ import pytest
 
 from tests.functional.support import CREDENTIALS, sign_in
 
+pytestmark = pytest.mark.no_database
+
 HOSTS = ["b\xfccher.example", "bad host!", "a@b.example"]
 
 
@@ -60,6 +62,7 @@ def test_error_pages_draw_without_the_links(
     assert errors() == []
 
 
+@pytest.mark.database
 def test_a_signed_in_persons_error_page_draws_without_the_links(app, errors):
     sign_in(app)
 
@@ -75,6 +78,7 @@ def test_pages_that_need_a_link_are_400(app, path):
     assert request(app, "GET", path, "bad host!").status_int == 400
 
 
+@pytest.mark.database
 def test_with_a_good_host_the_error_pages_keep_their_links(app):
     assert "Sign in" in app.get("/nowhere", status=404).text
     sign_in(app)

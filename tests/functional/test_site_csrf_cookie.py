@@ -8,6 +8,8 @@ import pytest
 
 from tests.functional.support import set_cookie_headers
 
+pytestmark = pytest.mark.no_database
+
 
 def csrf_cookie(response) -> str:
     [header] = [h for h in set_cookie_headers(response) if h.startswith("csrf_token=")]

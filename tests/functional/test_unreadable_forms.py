@@ -15,6 +15,8 @@ import pytest
 from tests.functional.registration.helpers import GOOD_PASSWORD, signup
 from tests.functional.support import CREDENTIALS, PROVIDER, csrf_token
 
+pytestmark = pytest.mark.no_database
+
 FORM = "application/x-www-form-urlencoded"
 BODY = b"csrf_token=x&email=a%40example.com&password=p&password_confirm=p"
 
@@ -95,6 +97,7 @@ def test_the_core_reads_its_own_bodies_and_never_fails(app, content_type, body):
     assert "error=" in response.location
 
 
+@pytest.mark.database
 def test_a_utf8_form_naming_its_charset_is_read(app):
     page = app.get("/signup")
     form = page.forms[0]
@@ -125,6 +128,7 @@ def test_undecodable_bytes_in_a_utf8_form_are_replaced_not_refused(app):
     assert "email" in response.text.lower()
 
 
+@pytest.mark.database
 def test_signup_with_a_normal_form_still_signs_in(app):
     response = signup(app, "plain@example.com", status=302)
 

@@ -50,6 +50,14 @@ ROUTES = [
     "/account/verify/resend",
     "/account/reset",
     "/account/reset/confirm",
+    "/account",
+    "/account/password",
+    "/account/email",
+    "/account/email/confirm",
+    "/account/methods",
+    "/account/methods/unlink",
+    "/account/delete",
+    "/account/deleted",
     "/static/site.css",
     "/api/auth",
     "/api/auth/providers",
@@ -84,6 +92,8 @@ FIELDS = [
     "csrf_token",
     "provider",
     "type",
+    "current_password",
+    "account",
 ]
 NASTY_URLS = [
     "http://bücher.example/ü",

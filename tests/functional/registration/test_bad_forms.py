@@ -22,6 +22,8 @@ from app.registration.errors import UnreadableForm
 from app.registration.resources import SignupResource
 from app.registration.views.common import form_body_view
 
+pytestmark = pytest.mark.no_database
+
 FORMS = [
     "/signup",
     "/account/reset",

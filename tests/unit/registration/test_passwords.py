@@ -32,6 +32,14 @@ def test_the_shipped_list_has_the_100000_most_common_passwords(common):
     assert isinstance(common, frozenset)
 
 
+def test_the_shipped_list_is_stored_as_the_check_compares():
+    # The loader does not normalise (start-up time); the file must be already.
+    common = load_common_passwords()
+
+    assert len(common) == 100_000
+    assert all(normalise(p).casefold() == p and p.strip() for p in common)
+
+
 @pytest.mark.parametrize(
     ("password", "code"),
     [

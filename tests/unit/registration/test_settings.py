@@ -30,6 +30,8 @@ def test_defaults_follow_owasp_and_nist():
     ]
     assert limits.texts["magic_link_ip"] == "5/minute;30/hour"
     assert limits.texts["mail_account"] == "3/minute;10/hour"
+    assert limits.texts["account_mail"] == "5/minute;20/hour"
+    assert settings.reauth_max_age == 600
     assert settings.environment == "production"
 
 
@@ -67,6 +69,9 @@ def test_defaults_follow_owasp_and_nist():
         ({"app__env": "staging"}, "app.env"),
         ({"ratelimit__storage_url": "mongodb://x"}, "ratelimit.storage_url"),
         ({"registration__reset_max_age": "10"}, "registration.reset_max_age"),
+        ({"registration__reauth_max_age": "-1"}, "registration.reauth_max_age"),
+        ({"registration__reauth_max_age": "86401"}, "registration.reauth_max_age"),
+        ({"ratelimit__account_mail": "often"}, "ratelimit.account_mail"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_key(values, key):

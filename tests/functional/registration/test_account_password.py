@@ -1,0 +1,225 @@
+"""``/account`` and ``/account/password``: the account page, changing and setting a password."""
+
+from __future__ import annotations
+
+import pytest
+from webtest import TestApp
+
+from tests.functional.registration.account_helpers import (
+    MAGIC,
+    change_password,
+    copy_of,
+    magic_signin,
+    signed_up,
+)
+from tests.functional.registration.helpers import (
+    GOOD_PASSWORD,
+    OTHER_PASSWORD,
+    password_hash,
+    rows,
+    session,
+    signin,
+    unique_email,
+    user_row,
+)
+
+
+def test_the_account_page_sends_a_signed_out_person_to_sign_in(make_app):
+    answer = make_app().get("/account", status=302)
+
+    assert "/api/auth/signin?" in answer.location
+    assert "error=SessionRequired" in answer.location
+    assert "callbackUrl=http%3A%2F%2Flocalhost%2Faccount" in answer.location
+    for path in ("/account/password", "/account/email", "/account/methods"):
+        assert "SessionRequired" in make_app().get(path, status=302).location
+    # A form sent signed out changes nothing: a page, never a 5xx
+    make_app().post("/account/delete", {"current_password": "x"}, status=(400, 403))
+
+
+def test_the_account_page_names_the_person_and_links_every_section(
+    make_app, smtp_server
+):
+    browser = make_app()
+    email = signed_up(browser, smtp_server)
+
+    page = browser.get("/account")
+
+    assert page.html.title.text == "Account · Authsite"
+    assert email in page.text
+    hrefs = {a["href"] for a in page.html.select("nav[aria-label=Account] a")}
+    assert hrefs == {
+        f"http://localhost/account/{name}"
+        for name in ("sessions", "password", "email", "methods", "delete")
+    }
+    header = browser.get("/").html.select_one("header .who")
+    assert header.find("a", string="Account")["href"] == "http://localhost/account"
+    assert (
+        make_app().get("/").html.select_one("header").find("a", string="Account")
+        is None
+    )
+
+
+@pytest.mark.parametrize("strategy", ["jwt", "database"])
+def test_changing_the_password_ends_other_sessions_and_keeps_this_one(
+    smtp_server, make_wsgi, dbengine, strategy
+):
+    wsgi = make_wsgi(auth__session__strategy=strategy)
+    me, other_device = TestApp(wsgi), TestApp(wsgi)
+    email = signed_up(me, smtp_server)
+    signin(other_device, email, GOOD_PASSWORD)
+    before = copy_of(me)  # this browser's cookie as it was, copied by someone
+    old_hash = password_hash(dbengine, user_row(dbengine, email).id)
+
+    done = change_password(me, OTHER_PASSWORD, status=303)
+
+    assert done.location == "http://localhost/account/?done=password"
+    assert "Your password was changed" in done.follow().text
+    assert session(me)["user"]["email"] == email  # still signed in here
+    assert session(other_device) is None
+    assert session(before) is None  # the old cookie of this browser too
+    assert password_hash(dbengine, user_row(dbengine, email).id) != old_hash
+    assert password_hash(dbengine, user_row(dbengine, email).id).startswith(
+        "$argon2id$"
+    )
+    fresh = TestApp(wsgi)
+    assert signin(fresh, email, GOOD_PASSWORD).location.endswith("code=credentials")
+    assert signin(fresh, email, OTHER_PASSWORD).location == "http://localhost"
+    (notice,) = smtp_server.wait_for(1)
+    assert notice["To"] == email
+    assert "Your password was changed" in notice["Subject"]
+    assert "/account/reset" in notice.get_body(("plain",)).get_content()
+    if strategy == "database":
+        user = user_row(dbengine, email)
+        left = rows(dbengine, 'SELECT id FROM sessions WHERE "userId" = :u', u=user.id)
+        assert len(left) == 2  # this browser's new one, and `fresh`
+
+
+def test_a_wrong_current_password_is_a_form_error(make_app, smtp_server, dbengine):
+    browser = make_app()
+    email = signed_up(browser, smtp_server)
+    old_hash = password_hash(dbengine, user_row(dbengine, email).id)
+
+    page = change_password(
+        browser, OTHER_PASSWORD, current="not my password", status=400
+    )
+
+    assert page.html.title.text == "Error: Change your password · Authsite"
+    field = page.html.find(id="field-current_password")
+    assert field["aria-invalid"] == "true"
+    assert "field-current_password-error" in field["aria-describedby"]
+    assert "not your current password" in page.html.find(id="error-summary").text
+    assert password_hash(dbengine, user_row(dbengine, email).id) == old_hash
+    assert session(browser)["user"]["email"] == email
+    assert smtp_server.messages == []
+
+
+def test_the_new_password_follows_the_signup_rules(make_app, smtp_server):
+    browser = make_app()
+    signed_up(browser, smtp_server)
+
+    common = change_password(browser, "password123", status=400)
+    mismatch = change_password(browser, OTHER_PASSWORD, confirm="other", status=400)
+    empty = change_password(browser, OTHER_PASSWORD, current="", status=400)
+
+    assert "most commonly used" in common.html.find(id="field-password-error").text
+    assert "do not match" in mismatch.html.find(id="field-password_confirm-error").text
+    assert "Enter your current password" in empty.text
+
+
+def test_wrong_current_passwords_count_toward_the_sign_in_limit(make_app, smtp_server):
+    browser = make_app(
+        ratelimit__enabled="true",
+        ratelimit__storage_url="memory://",
+        ratelimit__signin_account="2/minute",
+    )
+    email = signed_up(browser, smtp_server)
+
+    change_password(browser, OTHER_PASSWORD, current="guess one", status=400)
+    change_password(browser, OTHER_PASSWORD, current="guess two", status=400)
+    throttled = change_password(browser, OTHER_PASSWORD, status=429)
+
+    assert int(throttled.headers["Retry-After"]) >= 1
+    # ... and the sign-in form shares the count
+    other = TestApp(browser.app)
+    assert signin(other, email, GOOD_PASSWORD).location.endswith("code=rate_limited")
+
+
+def test_a_password_change_without_the_csrf_token_changes_nothing(
+    make_app, smtp_server, dbengine
+):
+    browser = make_app()
+    email = signed_up(browser, smtp_server)
+    old_hash = password_hash(dbengine, user_row(dbengine, email).id)
+
+    page = browser.post(
+        "/account/password",
+        {
+            "current_password": GOOD_PASSWORD,
+            "password": OTHER_PASSWORD,
+            "password_confirm": OTHER_PASSWORD,
+        },
+        status=400,
+    )
+
+    assert "Form expired" in page.text
+    assert password_hash(dbengine, user_row(dbengine, email).id) == old_hash
+
+
+@pytest.mark.parametrize("strategy", ["jwt", "database"])
+def test_a_magic_link_person_sets_a_password_after_a_recent_sign_in(
+    make_app, smtp_server, dbengine, strategy
+):
+    browser = make_app(**MAGIC, auth__session__strategy=strategy)
+    email = unique_email("magic")
+    magic_signin(browser, smtp_server, email)
+
+    page = browser.get("/account/password")
+    assert page.html.title.text == "Set a password · Authsite"
+    assert page.html.find(id="field-current_password") is None
+    form = page.forms[0]
+    form["password"] = OTHER_PASSWORD
+    form["password_confirm"] = OTHER_PASSWORD
+    done = form.submit(status=303)
+
+    assert done.location.endswith("done=password-set")
+    assert session(browser)["user"]["email"] == email
+    assert password_hash(dbengine, user_row(dbengine, email).id).startswith(
+        "$argon2id$"
+    )
+    assert signin(TestApp(browser.app), email, OTHER_PASSWORD).location == (
+        "http://localhost"
+    )
+
+
+@pytest.mark.parametrize("strategy", ["jwt", "database"])
+def test_setting_a_password_needs_a_recent_sign_in(
+    make_app, smtp_server, dbengine, strategy
+):
+    # reauth_max_age = 0: no sign-in is recent enough
+    browser = make_app(
+        **MAGIC, auth__session__strategy=strategy, registration__reauth_max_age="0"
+    )
+    email = unique_email("stale")
+    magic_signin(browser, smtp_server, email)
+
+    page = browser.get("/account/password")
+    assert page.html.find(id="reauth") is not None
+    assert (
+        "callbackUrl=http%3A%2F%2Flocalhost%2Faccount%2Fpassword"
+        in (page.html.find(id="reauth").a["href"])
+    )
+    token = page.html.find("input", {"name": "csrf_token"})
+    assert token is None  # no form: nothing to fill in
+    csrf = browser.get("/signup").forms[0]["csrf_token"].value
+    refused = browser.post(
+        "/account/password",
+        {
+            "csrf_token": csrf,
+            "password": OTHER_PASSWORD,
+            "password_confirm": OTHER_PASSWORD,
+        },
+        status=403,
+    )
+
+    assert refused.html.find(id="reauth") is not None
+    assert password_hash(dbengine, user_row(dbengine, email).id) is None
