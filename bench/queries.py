@@ -1,9 +1,9 @@
 """What one session read asks of the database: statements and round trips.
 
 ``.venv/bin/python -m bench.queries [--database sqlite|postgresql]`` builds
-the real app in this process for each session case (``jwt`` with
-registration's session-version check cached, ``jwt-check`` with that check on
-every read, ``database`` sessions), signs one account up and reads the
+the real app in this process for each session case (``jwt`` with the
+session registry looked up at most every 10 s, ``jwt-stateless`` never,
+``database`` sessions), signs one account up and reads the
 session a few times through webtest. For each read it records:
 
 - the statements the app sends (SQLAlchemy's ``before_cursor_execute``
@@ -35,7 +35,7 @@ from bench.common import DATABASES, POSTGRES_URL, database, product_settings
 
 CASES = {
     "jwt": {},
-    "jwt-check": {"registration.session_check_ttl": "0"},
+    "jwt-stateless": {"auth.session.check_interval": "0"},
     "database": {"auth.session.strategy": "database"},
 }
 PASSWORD = "correct horse battery staple"  # noqa: S105 - bench data

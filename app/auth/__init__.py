@@ -11,6 +11,10 @@ policy and the SQLAlchemy adapter, and adds three directives:
 - ``config.add_credentials_error(code, message)``: the sign-in page's message
   for a ``CredentialsSignin`` code an ``authorize`` raises.
 
+The session registry (both strategies) is reached through
+:func:`list_sessions`, :func:`current_session_id`, :func:`end_session` and
+:func:`end_user_sessions`.
+
 Everything an application may use is exported here; the rest is internal.
 The core has no signup: users come from OAuth/email sign-in or from an
 application's credentials ``authorize``.
@@ -51,6 +55,7 @@ from app.auth.interfaces import (
     AdapterUser,
     IAdapter,
     IAuthCore,
+    SessionRecord,
     UserChanges,
     VerificationTokenValue,
 )
@@ -66,7 +71,7 @@ from app.auth.providers import (
     VerificationRequest,
     provider_from_settings,
 )
-from app.auth.sessions import Identity
+from app.auth.sessions import MAX_SESSION_ID, Identity
 from app.auth.settings import AuthSettings, parse_settings
 
 __all__ = [
@@ -90,6 +95,7 @@ __all__ = [
     "OIDC",
     "Provider",
     "RateLimited",
+    "SessionRecord",
     "SessionUpdated",
     "SignedIn",
     "SignedOut",
@@ -100,7 +106,11 @@ __all__ = [
     "VerificationRequest",
     "VerificationTokenValue",
     "auth_settings",
+    "current_session_id",
     "default_redirect",
+    "end_session",
+    "end_user_sessions",
+    "list_sessions",
     "public_origin",
     "secure_cookies",
     "sign_in",
@@ -135,6 +145,43 @@ def secure_cookies(request) -> bool:
     """Whether this request's cookies must be ``Secure`` (decided per request
     from the effective origin, the way the core decides for its own)."""
     return request.auth_flow.secure
+
+
+def list_sessions(request, user_id: str) -> list[SessionRecord]:
+    """The sessions of ``user_id`` that may still be valid, JWT and database
+    alike, most recently seen first (compare their ``id`` with
+    :func:`current_session_id` to mark "this device")."""
+    flow = request.auth_flow
+    return flow.core.sessions.list_sessions(flow.adapter, str(user_id))
+
+
+def current_session_id(request) -> str | None:
+    """The registry id of the session this request is signed in with, or None
+    (signed out, or a session the registry does not know)."""
+    return request.auth_flow.session.session_id
+
+
+def end_session(request, user_id: str, session_id: str) -> bool:
+    """End one session of ``user_id`` (its browser is signed out on its next
+    request: at once in this process, within ``auth.session.check_interval``
+    seconds in others). False when ``session_id`` is not one of ``user_id``'s
+    sessions: nothing happens then."""
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SESSION_ID:
+        return False
+    flow = request.auth_flow
+    ended = flow.core.sessions.end_sessions(flow.adapter, str(user_id), [session_id])
+    return bool(ended)
+
+
+def end_user_sessions(request, user_id: str, *, keep: str | None = None) -> int:
+    """End every session of ``user_id`` except the one with id ``keep`` (pass
+    :func:`current_session_id` to keep the caller's); return how many ended.
+
+    For a password reset or change, a claimed account, an account about to
+    be deleted. Database sessions the registry never saw end too.
+    """
+    flow = request.auth_flow
+    return len(flow.core.sessions.end_sessions(flow.adapter, str(user_id), keep=keep))
 
 
 def sign_in(

@@ -8,17 +8,42 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session as DBSession
 
 from app.auth.interfaces import (
     AdapterAccount,
     AdapterSession,
     AdapterUser,
+    SessionRecord,
     UserChanges,
     VerificationTokenValue,
 )
 from app.auth.models import Account, Session, User, VerificationToken
+from app.auth.models import SessionRecord as RecordRow
+
+_SESSION_AND_USER = (
+    select(Session, User, RecordRow.id, RecordRow.last_seen)
+    .join(User, Session.user_id == User.id)
+    .outerjoin(RecordRow, RecordRow.session_id == Session.id)
+    .where(Session.session_token == bindparam("session_token"))
+)
+_RECORD_BY_ID = select(RecordRow).where(RecordRow.id == bindparam("record_id"))
+
+
+def _record(row: RecordRow) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        subject=row.subject,
+        created=row.created,
+        last_seen=row.last_seen,
+        expires=row.expires,
+        strategy=row.strategy,
+        client=row.client or "",
+        address=row.address or "",
+        user_id=None if row.user_id is None else str(row.user_id),
+    )
+
 
 # Built once: statement construction costs more than SQLite's answer, and
 # this one runs on every credentials sign-in.
@@ -153,20 +178,21 @@ class SQLAlchemyAdapter:
     def get_session_and_user(
         self, session_token: str
     ) -> tuple[AdapterSession, AdapterUser] | None:
+        # One query, the registry record included (its id and last_seen).
         found = self.db.execute(
-            select(Session, User)
-            .join(User, Session.user_id == User.id)
-            .where(Session.session_token == session_token)
+            _SESSION_AND_USER, {"session_token": session_token}
         ).first()
         if found is None:
             return None
-        session, user = found
+        session, user, record_id, last_seen = found
         return (
             AdapterSession(
                 session.session_token,
                 str(session.user_id),
                 session.expires,
                 session.created,
+                record_id,
+                last_seen,
             ),
             _user(user),
         )
@@ -193,6 +219,111 @@ class SQLAlchemyAdapter:
         if keep is not None:
             query = query.where(Session.session_token != keep)
         return self.db.execute(query).rowcount or 0
+
+    # the session registry ------------------------------------------------
+    def create_session_record(
+        self, record: SessionRecord, session_token: str | None = None
+    ) -> SessionRecord:
+        pk = _int_id(record.subject)
+        # One INSERT: user_id is the subject only when it is a row of users
+        # (an application may sign in users it keeps elsewhere).
+        user_id = (
+            select(User.id).where(User.id == pk).scalar_subquery()
+            if pk is not None
+            else None
+        )
+        session_id = (
+            select(Session.id)
+            .where(Session.session_token == session_token)
+            .scalar_subquery()
+            if session_token is not None
+            else None
+        )
+        self.db.execute(
+            insert(RecordRow).values(
+                id=record.id,
+                subject=record.subject,
+                user_id=user_id,
+                session_id=session_id,
+                strategy=record.strategy,
+                created=record.created,
+                last_seen=record.last_seen,
+                expires=record.expires,
+                client=record.client[:100],
+                address=record.address[:64],
+            )
+        )
+        return record
+
+    def get_session_record(self, record_id: str) -> SessionRecord | None:
+        row = self.db.scalars(_RECORD_BY_ID, {"record_id": record_id}).first()
+        return _record(row) if row is not None else None
+
+    def list_session_records(
+        self, subject: str, now: dt.datetime
+    ) -> list[SessionRecord]:
+        rows = self.db.scalars(
+            select(RecordRow)
+            .outerjoin(Session, RecordRow.session_id == Session.id)
+            .where(
+                RecordRow.subject == str(subject),
+                RecordRow.expires > now,
+                or_(RecordRow.session_id.is_(None), Session.expires > now),
+            )
+            .order_by(RecordRow.last_seen.desc(), RecordRow.created.desc())
+        ).all()
+        return [_record(row) for row in rows]
+
+    def touch_session_record(
+        self,
+        record_id: str,
+        last_seen: dt.datetime,
+        expires: dt.datetime | None = None,
+    ) -> None:
+        values: dict = {"last_seen": last_seen}
+        if expires is not None:
+            values["expires"] = expires
+        self.db.execute(
+            update(RecordRow).where(RecordRow.id == record_id).values(**values)
+        )
+
+    def delete_session_records(
+        self,
+        subject: str,
+        record_ids: list[str] | None = None,
+        keep: str | None = None,
+    ) -> list[str]:
+        query = select(RecordRow.id, RecordRow.session_id).where(
+            RecordRow.subject == str(subject)
+        )
+        if record_ids is not None:
+            query = query.where(RecordRow.id.in_(list(record_ids)))
+        found = [(rid, sid) for rid, sid in self.db.execute(query) if rid != keep]
+        ids = [rid for rid, _ in found]
+        if ids:
+            self.db.execute(delete(RecordRow).where(RecordRow.id.in_(ids)))
+        rows = [sid for _, sid in found if sid is not None]
+        if rows:
+            self.db.execute(delete(Session).where(Session.id.in_(rows)))
+        pk = _int_id(subject)
+        if record_ids is None and pk is not None:
+            # Database sessions the registry never saw (written before it, or
+            # by another app on this database) end too; the kept one stays.
+            others = delete(Session).where(Session.user_id == pk)
+            if keep is not None:
+                kept = self.db.scalar(
+                    select(RecordRow.session_id).where(RecordRow.id == keep)
+                )
+                if kept is not None:
+                    others = others.where(Session.id != kept)
+            self.db.execute(others)
+        return ids
+
+    def delete_expired_session_records(self, now: dt.datetime) -> int:
+        return (
+            self.db.execute(delete(RecordRow).where(RecordRow.expires <= now)).rowcount
+            or 0
+        )
 
     # verification tokens -------------------------------------------------
     def create_verification_token(

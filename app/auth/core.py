@@ -12,7 +12,7 @@ from app.auth.cookies import PLAIN_NAMES, SECURE_NAMES
 from app.auth.interfaces import IAuthCore
 from app.auth.jwt import JWTCodec
 from app.auth.providers.base import Provider
-from app.auth.sessions import SessionService
+from app.auth.sessions import SessionChecks, SessionService
 from app.auth.settings import AuthSettings
 
 
@@ -32,7 +32,11 @@ class AuthCore:
         #: (``config.add_credentials_error``).
         self.credentials_errors = MappingProxyType(dict(credentials_errors or {}))
         self.codec = JWTCodec(settings.secrets)
-        self.sessions = SessionService(settings, self.codec, callbacks)
+        #: this process's memo of session registry look-ups (JWT sessions)
+        self.session_checks = SessionChecks(settings.session_check_interval)
+        self.sessions = SessionService(
+            settings, self.codec, callbacks, self.session_checks
+        )
         # Derive the session keys now, not on the first request.
         for names in (PLAIN_NAMES, SECURE_NAMES):
             self.codec.keys(names.session_token)

@@ -24,7 +24,7 @@ from app.auth.core import AuthCore, get_core
 from app.auth.csrf import CsrfState, csrf_state
 from app.auth.errors import InvalidCallbackUrl, MissingCSRF
 from app.auth.interfaces import IAdapter
-from app.auth.sessions import Identity, SessionCookie, SessionResult
+from app.auth.sessions import ClientInfo, Identity, SessionCookie, SessionResult
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,33 @@ def _origin(host: str, forwarded_proto: str, url_scheme: str) -> str | None:
     if host.endswith(default_port):
         host = host[: -len(default_port)]
     return f"{scheme}://{host}"
+
+
+def _idle_transaction_manager(request):
+    """pyramid_tm's explicit transaction manager when no transaction is
+    active yet (we are above its tween), else None."""
+    manager = getattr(request, "tm", None)
+    if manager is None or not getattr(manager, "explicit", False):
+        return None
+    from transaction.interfaces import NoTransaction
+
+    try:
+        manager.get()
+    except NoTransaction:
+        return manager
+    return None
+
+
+class _LazyAdapter:
+    """The request's adapter, found when first used."""
+
+    __slots__ = ("_flow",)
+
+    def __init__(self, flow: AuthFlow) -> None:
+        self._flow = flow
+
+    def __getattr__(self, name: str):
+        return getattr(self._flow.adapter, name)
 
 
 class AuthFlow:
@@ -373,12 +400,28 @@ class AuthFlow:
         return self.request.find_service(IAdapter)
 
     @property
-    def session_adapter(self) -> IAdapter | None:
-        """The adapter when sessions are database rows; None for JWT sessions,
-        so reading a JWT session never opens a database session."""
+    def session_adapter(self) -> IAdapter:
+        """The adapter for the session service: itself when sessions are
+        database rows; for JWT sessions a stand-in that looks it up on first
+        use, so a JWT read that the registry memo answers never opens a
+        database session."""
         if self.settings.session_strategy == "database":
             return self.adapter
-        return None
+        return _LazyAdapter(self)  # type: ignore[return-value]
+
+    @reify
+    def client(self) -> ClientInfo:
+        """The User-Agent and address for a new session's registry record.
+
+        ``REMOTE_ADDR``, not WebOb's ``client_addr`` (which believes any
+        ``X-Forwarded-For``): behind a proxy, have the WSGI server put the
+        client there (waitress: ``trusted_proxy``).
+        """
+        environ = self.request.environ
+        return ClientInfo(
+            user_agent=environ.get("HTTP_USER_AGENT", ""),
+            address=environ.get("REMOTE_ADDR", "") or "",
+        )
 
     @reify
     def session_cookie(self) -> SessionCookie:
@@ -386,7 +429,19 @@ class AuthFlow:
 
     @reify
     def session(self) -> SessionResult:
-        """This request's session as its cookie says (jwt callbacks, no trigger)."""
+        """This request's session as its cookie says (jwt callbacks, no trigger).
+
+        Reading may look the session up in the registry. Read before the
+        request's transaction began (a tween above pyramid_tm reading
+        ``request.identity``), the look-up runs in a transaction of its own.
+        """
+        manager = _idle_transaction_manager(self.request)
+        if manager is None:
+            return self._read_session()
+        with manager:
+            return self._read_session()
+
+    def _read_session(self) -> SessionResult:
         return self.core.sessions.read(
             self.request, self.session_adapter, self.session_cookie
         )

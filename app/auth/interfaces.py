@@ -47,6 +47,36 @@ class AdapterSession:
     #: when the session began (the sign-in), for ``auth.session.absolute_max_age``;
     #: None for a row written without it (e.g. by an Auth.js app on one database)
     created: dt.datetime | None = None
+    #: the session's registry record (:class:`SessionRecord`), None for a row
+    #: the core did not register (written by another app on one database)
+    record_id: str | None = None
+    #: the record's ``last_seen``
+    last_seen: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One signed-in session in the registry, whatever its strategy.
+
+    ``id`` is random (256 bits) and names the session: the JWT carries it as
+    its ``sid`` claim; a database session's row points to it.
+    ``subject`` is the user id as the session knows it; ``user_id`` is the
+    same when the user is a row of ``users`` (so deleting the user deletes
+    the record), None for a user an application keeps elsewhere.
+    ``expires`` is the latest moment the session can still be valid.
+    ``client`` is a short summary of the User-Agent ("Firefox on Linux"),
+    ``address`` the client's address as the server saw it.
+    """
+
+    id: str
+    subject: str
+    created: dt.datetime
+    last_seen: dt.datetime
+    expires: dt.datetime
+    strategy: str  # "jwt" or "database"
+    client: str = ""
+    address: str = ""
+    user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +140,31 @@ class IAdapter(Interface):
 
     def delete_user_sessions(user_id, keep=None):
         """Remove every session of a user except ``keep``; return how many went."""
+
+    # The session registry (beyond Auth.js: see app.auth.sessions).
+    def create_session_record(record, session_token=None):
+        """Store a :class:`SessionRecord` (``session_token``: the database
+        session it belongs to, if any); ``record.user_id`` is ignored: it is
+        the subject when the subject is a row of ``users``, else None."""
+
+    def get_session_record(record_id):
+        """The :class:`SessionRecord` with this id, or None."""
+
+    def list_session_records(subject, now):
+        """The records of ``subject`` whose session may still be valid at
+        ``now`` (newest first)."""
+
+    def touch_session_record(record_id, last_seen, expires=None):
+        """Set a record's ``last_seen`` (and ``expires`` when given)."""
+
+    def delete_session_records(subject, record_ids=None, keep=None):
+        """Remove ``subject``'s records (only ``record_ids`` when given, never
+        ``keep``) with their database sessions; the subject's database
+        sessions without a record go too when ``record_ids`` is None. Return
+        the ids removed."""
+
+    def delete_expired_session_records(now):
+        """Remove records past their expiry; return how many went."""
 
     def create_verification_token(token):
         """Store a :class:`VerificationTokenValue`."""

@@ -67,6 +67,7 @@ def finish_sign_in(
         profile=outcome.profile,
         is_new_user=outcome.is_new_user,
         strategy=outcome.strategy,
+        client=flow.client,
     )
     flow.set_cookies.extend(started.set_cookies)
     log.info(
@@ -169,14 +170,14 @@ def _verify_email(
     If it was never verified, whoever created the account may not be its
     owner (anyone can sign up with someone else's address), so what they set
     up is not trusted: the account is *claimed* first. Its OAuth/OIDC
-    accounts are unlinked and its database sessions deleted, then
-    :class:`UnverifiedAccountClaimed` lets applications drop the rest (a
-    password, JWT sessions) and tell the owner.
+    accounts are unlinked and every session of it ends (both strategies,
+    through the registry), then :class:`UnverifiedAccountClaimed` lets
+    applications drop the rest (a password) and tell the owner.
     """
     if user.email_verified is None:
         request = flow.request
         unlinked = store.delete_user_accounts(user.id)
-        ended = store.delete_user_sessions(user.id)
+        ended = len(flow.core.sessions.end_sessions(store, user.id))
         log.warning(
             "unverified account claimed user=%s provider=%s: unlinked %d "
             "account(s), ended %d session(s)",

@@ -95,3 +95,34 @@ class VerificationToken(Base):
     identifier: Mapped[str] = mapped_column(Text, primary_key=True)
     token: Mapped[str] = mapped_column(Text, primary_key=True)
     expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SessionRecord(Base):
+    """The session registry: one row per signed-in session, JWT or database.
+
+    A separate table rather than columns on ``sessions``: a JWT session has
+    no ``sessions`` row (one there would be a database session an Auth.js
+    app on the same database could open), and Auth.js's table stays as it
+    is. A database session's record points at its row (``session_id``, ON
+    DELETE CASCADE), so whatever deletes the row (sign-out, expiry, an
+    Auth.js app) deletes the record. ``user_id`` is set when the subject is
+    a row of ``users``: deleting the user deletes its records, and its JWTs
+    read as signed out.
+    """
+
+    __tablename__ = "session_registry"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), unique=True
+    )
+    strategy: Mapped[str] = mapped_column(String(16), nullable=False)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    client: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    address: Mapped[str] = mapped_column(String(64), nullable=False, default="")

@@ -45,7 +45,7 @@ class AuthSecurityPolicy:
         if user is None:
             return []
         started = flow.core.sessions.start(
-            request, flow.session_adapter, flow.session_cookie, user
+            request, flow.session_adapter, flow.session_cookie, user, client=flow.client
         )
         return [("Set-Cookie", c) for c in started.set_cookies]
 

@@ -18,26 +18,56 @@ Beyond Auth.js, a session has an absolute lifetime
 (``auth.session.absolute_max_age``, counted from the sign-in: the JWT's
 ``auth_time`` claim, the row's ``created``): renewals never carry it past
 that, so a copied cookie cannot be kept alive forever by polling.
+
+Also beyond Auth.js, a session registry: every sign-in, whatever the
+strategy, writes a :class:`~app.auth.interfaces.SessionRecord` (who, when,
+last seen, the client's summary and address). A database session's row
+points at its record; a JWT carries its record's id as the ``sid`` claim,
+and reading it looks the record up at most once per
+``auth.session.check_interval`` seconds per process (:class:`SessionChecks`,
+the per-process memo, lives on the core). Ending a record (sign-out, "sign
+out that device", a password reset) ends the session: at once in the
+process that ended it, within the interval in the others. With the interval
+at 0 a JWT is never looked up (Auth.js's stateless sessions): a copied
+cookie then stays valid until it expires, except in the process that signed
+it out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.auth.callbacks import Callbacks, default_session
+from app.auth.clients import summarize_user_agent
 from app.auth.cookies import SessionStore
 from app.auth.errors import AccessDenied, JWTError
-from app.auth.interfaces import AdapterAccount, AdapterSession, AdapterUser, IAdapter
+from app.auth.interfaces import (
+    AdapterAccount,
+    AdapterSession,
+    AdapterUser,
+    IAdapter,
+    SessionRecord,
+)
 from app.auth.jwt import JWTCodec
 from app.auth.settings import AuthSettings
 
 log = logging.getLogger(__name__)
+
+#: The JWT claim naming the session's registry record.
+SESSION_ID_CLAIM = "sid"
+#: Seconds between two writes of one session's ``last_seen``.
+TOUCH_INTERVAL = 60
+#: Longest session id read from a token (ours are 43 characters).
+MAX_SESSION_ID = 64
 
 
 def utcnow() -> dt.datetime:
@@ -62,6 +92,67 @@ class Identity:
 
     def __str__(self) -> str:
         return self.name or self.email or self.id
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is signing in, as the request shows it: for the registry's record."""
+
+    user_agent: str = ""
+    address: str = ""
+
+
+class SessionChecks:
+    """This process's memo of registry look-ups for JWT sessions.
+
+    ``state(sid)`` is ``True`` when the record was found less than
+    ``interval`` seconds ago, ``False`` when the session is known to have
+    ended (looked up and gone, or ended by this process), ``None`` when it
+    must be looked up. With ``interval`` 0 nothing is ever looked up: a
+    session is alive unless this process ended it. At most ``max_entries``
+    sessions are remembered, the least recently written forgotten first (a
+    forgotten one is looked up again; with ``interval`` 0, a forgotten ended
+    one is taken as alive again, which is stateless mode's bargain).
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = interval
+        self.max_entries = max_entries
+        self.clock = clock
+        # sid -> monotonic time until which it is trusted; None: ended.
+        self._entries: OrderedDict[str, float | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def state(self, sid: str) -> bool | None:
+        entry = self._entries.get(sid, 0.0)
+        if entry is None:
+            return False
+        if self.interval <= 0:
+            return True
+        return True if entry > self.clock() else None
+
+    def alive(self, sid: str) -> None:
+        if self.interval > 0:
+            self._put(sid, self.clock() + self.interval)
+
+    def ended(self, sid: str) -> None:
+        self._put(sid, None)
+
+    def _put(self, sid: str, value: float | None) -> None:
+        with self._lock:
+            entries = self._entries
+            entries[sid] = value
+            entries.move_to_end(sid)
+            while len(entries) > self.max_entries:
+                entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -96,6 +187,8 @@ class SessionResult:
     token: dict[str, Any] | None = None
     auth_time: int | None = None  # JWT: the original sign-in, epoch seconds
     db: tuple[AdapterSession, AdapterUser] | None = None
+    #: the session's registry record id (JWT: its ``sid`` claim)
+    session_id: str | None = None
     invalid: bool = False
     body: dict[str, Any] | None = None
     set_cookies: list[str] = field(default_factory=list)
@@ -129,6 +222,7 @@ class EndedSession:
 
     token: dict[str, Any] | None = None
     session_token: str | None = None
+    session_id: str | None = None
     set_cookies: list[str] = field(default_factory=list)
 
 
@@ -149,15 +243,26 @@ def _auth_time(claims: Mapping[str, Any]) -> int | None:
 class SessionService:
     """The session actions of one core; one instance serves every request.
 
-    ``adapter`` is only used by the database strategy (pass None with jwt).
+    ``adapter`` holds the database sessions and the registry records. A JWT
+    read touches it only when :attr:`checks` asks for a look-up, so pass an
+    object that opens the database lazily.
     """
 
     def __init__(
-        self, settings: AuthSettings, codec: JWTCodec, callbacks: Callbacks
+        self,
+        settings: AuthSettings,
+        codec: JWTCodec,
+        callbacks: Callbacks,
+        checks: SessionChecks | None = None,
     ) -> None:
         self.settings = settings
         self.codec = codec
         self.callbacks = callbacks
+        self.checks = (
+            checks
+            if checks is not None
+            else SessionChecks(settings.session_check_interval)
+        )
 
     # reading ---------------------------------------------------------------------
     def read(
@@ -187,12 +292,13 @@ class SessionService:
         elif self.settings.session_strategy == "database":
             self._read_database(adapter, result, raw)
         else:
-            self._read_jwt(request, cookie, result, raw, jwt_arguments)
+            self._read_jwt(request, adapter, cookie, result, raw, jwt_arguments)
         return result
 
     def _read_jwt(
         self,
         request: Any,
+        adapter: IAdapter | None,
         cookie: SessionCookie,
         result: SessionResult,
         raw: str,
@@ -214,6 +320,11 @@ class SessionService:
             log.info("session cookie rejected: past its absolute lifetime")
             result.invalid = True
             return
+        sid = claims.get(SESSION_ID_CLAIM)
+        if not self._registered(adapter, sid):
+            result.invalid = True
+            return
+        result.session_id = sid
         result.auth_time = auth_time
         token = self.callbacks.run_jwt(request, claims, **jwt_arguments)
         if token is None:
@@ -221,6 +332,50 @@ class SessionService:
             result.invalid = True
             return
         result.token = token
+
+    def _registered(self, adapter: IAdapter | None, sid: Any) -> bool:
+        """Whether a JWT's session is still in the registry (as far as this
+        process must know: see :class:`SessionChecks`)."""
+        if not isinstance(sid, str) or not sid or len(sid) > MAX_SESSION_ID:
+            if self.settings.session_check_interval <= 0:
+                return True  # stateless: a token made elsewhere (Auth.js) is fine
+            log.info("session cookie rejected: no session id")
+            return False
+        state = self.checks.state(sid)
+        if state is not None:
+            if not state:
+                log.info("session cookie rejected: session ended")
+            return state
+        assert adapter is not None, "the session registry needs an adapter"
+        record = adapter.get_session_record(sid)
+        if record is None:
+            log.info("session cookie rejected: session ended")
+            self.checks.ended(sid)
+            return False
+        self.checks.alive(sid)
+        now = utcnow()
+        if now - record.last_seen >= dt.timedelta(seconds=TOUCH_INTERVAL):
+            adapter.touch_session_record(
+                sid, now, self._jwt_record_expiry(record.created, now)
+            )
+        return True
+
+    def _jwt_record_expiry(self, created: dt.datetime, now: dt.datetime):
+        """The latest a JWT session can be valid, as the server knows it.
+
+        Its token expires ``max_age`` after its last renewal, a renewal
+        follows a read, and a read is looked up at most ``check_interval``
+        seconds before and touches the record if it is over
+        :data:`TOUCH_INTERVAL` old: so the record's ``last_seen`` plus those
+        three bounds the token. Never past the absolute lifetime; unbounded
+        by reads (absolute lifetime) when reads never look.
+        """
+        settings = self.settings
+        end = created + dt.timedelta(seconds=settings.session_absolute_max_age)
+        if settings.session_check_interval <= 0:
+            return end
+        slack = settings.session_max_age + settings.session_check_interval
+        return min(end, now + dt.timedelta(seconds=slack + TOUCH_INTERVAL))
 
     def _read_database(
         self, adapter: IAdapter | None, result: SessionResult, raw: str
@@ -260,6 +415,13 @@ class SessionService:
             result.invalid = True
             return
         result.db = found
+        result.session_id = session.record_id
+        if (
+            session.record_id is not None
+            and session.last_seen is not None
+            and now - session.last_seen >= dt.timedelta(seconds=TOUCH_INTERVAL)
+        ):
+            adapter.touch_session_record(session.record_id, now)
 
     # renewing ----------------------------------------------------------------------
     def renew(
@@ -308,7 +470,11 @@ class SessionService:
     ) -> SessionResult:
         store = cookie.store()
         result = SessionResult(
-            token=read.token, auth_time=read.auth_time, db=read.db, invalid=read.invalid
+            token=read.token,
+            auth_time=read.auth_time,
+            db=read.db,
+            session_id=read.session_id,
+            invalid=read.invalid,
         )
         if read.token is None and read.db is None:
             if read.invalid:
@@ -329,10 +495,13 @@ class SessionService:
             expires = dt.datetime.fromtimestamp(now_ts + max_age, dt.UTC)
             session = default_session(token)
             session["expires"] = iso(expires)
-            # The sign-in time is the core's: carried over whatever the jwt
-            # callbacks returned, so no renewal can move it.
+            # The sign-in time and session id are the core's: carried over
+            # whatever the jwt callbacks returned, so no renewal can move them.
+            core_claims: dict[str, Any] = {"auth_time": auth_time}
+            if read.session_id is not None:
+                core_claims[SESSION_ID_CLAIM] = read.session_id
             cookie_value = self.codec.encode(
-                {**token, "auth_time": auth_time},
+                {**token, **core_claims},
                 salt=cookie.name,
                 max_age=max_age,
                 now=now_ts,
@@ -382,30 +551,52 @@ class SessionService:
         profile: Mapping[str, Any] | None = None,
         is_new_user: bool = False,
         strategy: str | None = None,
+        client: ClientInfo | None = None,
     ) -> SessionResult:
         """The session cookie for ``user`` (the end of every successful sign-in).
 
-        The jwt callbacks run with ``trigger="signIn"`` (``"signUp"`` for a
-        new user); their refusal (None) is :class:`AccessDenied`.
+        Both strategies write the session's registry record (``client``: the
+        User-Agent and address it shows). The jwt callbacks run with
+        ``trigger="signIn"`` (``"signUp"`` for a new user); their refusal
+        (None) is :class:`AccessDenied`.
         """
         settings = self.settings
         strategy = strategy or settings.session_strategy
         store = cookie.store()
+        assert adapter is not None, "the session registry needs an adapter"
+        client = client or ClientInfo()
         # absolute_max_age >= max_age (settings), so a new session needs no cap.
         now = utcnow()
         expires = now + dt.timedelta(seconds=settings.session_max_age)
+        # 256 random bits (Auth.js: a UUIDv4, 122 bits; ASVS asks for 128).
+        record = SessionRecord(
+            id=secrets.token_urlsafe(32),
+            subject=str(user.id),
+            created=now,
+            last_seen=now,
+            expires=now + dt.timedelta(seconds=settings.session_absolute_max_age),
+            strategy=strategy,
+            client=summarize_user_agent(client.user_agent),
+            address=client.address,
+        )
+        # Signing in replaces whatever session this browser had.
+        previous = store.value
         if strategy == "database":
-            assert adapter is not None, "the database strategy needs an adapter"
-            # Signing in replaces whatever session this browser had.
-            previous = store.value
             if previous is not None and len(previous) <= 255:
                 adapter.delete_session(previous)
-            # 256 random bits (Auth.js: a UUIDv4, 122 bits; ASVS asks for 128).
             token = secrets.token_urlsafe(32)
             session = adapter.create_session(token, user.id, expires, created=now)
-            return SessionResult(
-                db=(session, user), set_cookies=store.set(token, expires=expires)
+            adapter.create_session_record(record, session_token=token)
+            session = dataclasses.replace(
+                session, record_id=record.id, last_seen=record.last_seen
             )
+            return SessionResult(
+                db=(session, user),
+                session_id=record.id,
+                set_cookies=store.set(token, expires=expires),
+            )
+        if previous is not None:
+            self._end_jwt(adapter, cookie, previous)
         auth_time = int(now.timestamp())
         claims = {
             k: v
@@ -428,32 +619,78 @@ class SessionService:
         )
         if claims is None:
             raise AccessDenied("jwt callback refused the sign-in")
-        # The sign-in time that auth.session.absolute_max_age counts from.
+        record = dataclasses.replace(record, expires=self._jwt_record_expiry(now, now))
+        adapter.create_session_record(record)
+        # The sign-in time that auth.session.absolute_max_age counts from, and
+        # the registry record that revokes it.
         encoded = self.codec.encode(
-            {**claims, "auth_time": auth_time},
+            {**claims, "auth_time": auth_time, SESSION_ID_CLAIM: record.id},
             salt=cookie.name,
             max_age=settings.session_max_age,
         )
         return SessionResult(
             token=claims,
             auth_time=auth_time,
+            session_id=record.id,
             set_cookies=store.set(encoded, expires=expires),
         )
 
     def end(self, adapter: IAdapter | None, cookie: SessionCookie) -> EndedSession:
-        """Clear the session cookies (and delete the database row)."""
+        """Sign-out: clear the session cookies and end the session's record
+        (and the database row)."""
         store = cookie.store()
         raw = store.value
         ended = EndedSession(set_cookies=store.clear())
         if not raw:
             return ended
+        assert adapter is not None, "the session registry needs an adapter"
         if self.settings.session_strategy == "database":
-            assert adapter is not None, "the database strategy needs an adapter"
-            adapter.delete_session(raw)
+            if len(raw) <= 255:
+                # the row's record goes with it (ON DELETE CASCADE)
+                adapter.delete_session(raw)
             ended.session_token = raw
         else:
-            try:
-                ended.token = self.codec.decode(raw, salt=cookie.name)
-            except JWTError:
-                pass
+            ended.token = self._end_jwt(adapter, cookie, raw)
+            if ended.token is not None:
+                sid = ended.token.get(SESSION_ID_CLAIM)
+                ended.session_id = sid if isinstance(sid, str) else None
+        return ended
+
+    def _end_jwt(
+        self, adapter: IAdapter, cookie: SessionCookie, raw: str
+    ) -> dict[str, Any] | None:
+        """End the record a JWT names; its claims, or None if it is unreadable."""
+        try:
+            claims = self.codec.decode(raw, salt=cookie.name)
+        except JWTError:
+            return None
+        sid = claims.get(SESSION_ID_CLAIM)
+        sub = claims.get("sub")
+        if isinstance(sid, str) and 0 < len(sid) <= MAX_SESSION_ID and sub is not None:
+            self.end_sessions(adapter, str(sub), [sid])
+        return claims
+
+    # the registry: listing and ending a person's sessions ---------------------------
+    def list_sessions(self, adapter: IAdapter, subject: str) -> list[SessionRecord]:
+        """``subject``'s sessions that may still be valid, most recently seen first."""
+        return adapter.list_session_records(str(subject), utcnow())
+
+    def end_sessions(
+        self,
+        adapter: IAdapter,
+        subject: str,
+        session_ids: list[str] | None = None,
+        *,
+        keep: str | None = None,
+    ) -> list[str]:
+        """End ``subject``'s sessions named by ``session_ids`` (every one when
+        None, except ``keep``); return the ids ended.
+
+        An id that is not one of ``subject``'s sessions is left alone. This
+        process forgets the ended ones at once; other processes within
+        ``auth.session.check_interval``.
+        """
+        ended = adapter.delete_session_records(str(subject), session_ids, keep=keep)
+        for sid in ended:
+            self.checks.ended(sid)
         return ended

@@ -70,6 +70,9 @@ class AuthSettings:
     max_body_bytes: int
     brand_name: str
     brand_color: str
+    #: seconds a process trusts a JWT session's registry record before looking
+    #: again (``auth.session.check_interval``); 0: never looks (stateless)
+    session_check_interval: float = 10.0
 
     @cached_property
     def csrf_secret(self) -> str:
@@ -251,4 +254,5 @@ def parse_settings(
         max_body_bytes=reader.integer("auth.max_body_bytes", 64 * 1024, minimum=1024),
         brand_name=reader.text("auth.theme.brand_name") or "",
         brand_color=reader.text("auth.theme.brand_color") or "#2563eb",
+        session_check_interval=reader.number("auth.session.check_interval", 10.0),
     )

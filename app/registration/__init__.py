@@ -7,8 +7,6 @@ submodules): ``config.include("app.registration")``
 - parses ``registration.*`` and ``ratelimit.*`` into :class:`RegistrationSettings`;
 - adds the ``credentials`` provider (email + password) whose ``authorize``
   checks argon2id hashes kept in this package's own tables;
-- adds a ``jwt`` callback that ends sessions of deleted users and those
-  issued before a password reset (:mod:`app.registration.sessions`);
 - adds a ``signin`` callback throttling magic-link requests, an
   ``UnverifiedAccountClaimed`` subscriber and the mail tasks of the reset
   and verification-resend forms (:mod:`app.registration.hooks`);
@@ -16,7 +14,9 @@ submodules): ``config.include("app.registration")``
   account is linked to the signed-in person, and mails a notice on
   ``AccountLinked`` (:mod:`app.registration.account`);
 - mounts ``/signup``, ``/account`` (the account page: password, email,
-  sign-in methods, deletion), ``/account/verify``, ``/account/reset`` and, when
+  sign-in methods, deletion, and ``/account/sessions``, the person's
+  sessions through the core's session registry), ``/account/verify``,
+  ``/account/reset`` and, when
   ``app.env = development`` and ``mail.dev_maildir`` is set, ``/dev/mail``.
 
 Outside development it refuses to start without ``auth.url``: it mails
@@ -27,8 +27,8 @@ own; until the address is confirmed, the account is only a claim. When the
 address is proven through another channel (a magic link, or an OAuth/OIDC
 provider that verified it), the core fires ``UnverifiedAccountClaimed`` and
 this package drops the password chosen at signup (the row keeps an unusable
-hash; the owner sets a password through a reset link), ends the account's
-JWT sessions and mails the owner. The account itself, and the proof just
+hash; the owner sets a password through a reset link) and mails the owner;
+the core has ended the account's sessions. The account itself, and the proof just
 made, stay: the person who proved the address is signed in to it.
 """
 
@@ -47,7 +47,6 @@ from app.registration.interfaces import (
     IPasswordPolicy,
     IRateLimiter,
     IRegistration,
-    ISessionGuard,
 )
 from app.registration.settings import RegistrationSettings, parse_settings
 
@@ -57,7 +56,6 @@ __all__ = [
     "IPasswordPolicy",
     "IRateLimiter",
     "IRegistration",
-    "ISessionGuard",
     "RegistrationSettings",
     "includeme",
     "registration_settings",
@@ -113,7 +111,6 @@ def includeme(config) -> None:
         SignupResource,
     )
     from app.registration.services import registration_factory
-    from app.registration.sessions import SessionGuard
     from app.registration.store import CredentialStore
     from app.registration.views.common import form_body_view
 
@@ -153,8 +150,6 @@ def includeme(config) -> None:
     # also plain utilities, for the per-request factory's cheap look-up
     config.registry.registerUtility(hasher, IPasswordHasher)
     config.registry.registerUtility(limiter, IRateLimiter)
-    guard = SessionGuard(settings.session_check_ttl)
-    config.register_service(guard, ISessionGuard)
     config.register_service_factory(registration_factory, IRegistration)
     config.register_service_factory(
         lambda context, request: CredentialStore(request.dbsession), ICredentialStore
@@ -169,7 +164,6 @@ def includeme(config) -> None:
         "email_unverified",
         "Confirm your email address first: follow the link we sent you.",
     )
-    config.add_auth_callback("jwt", guard.jwt_callback)
     config.add_auth_callback("signin", throttle_magic_links)
     config.add_subscriber(unverified_account_claimed, UnverifiedAccountClaimed)
     # the account page (app.registration.account): linking needs a recent

@@ -10,10 +10,8 @@ few things that need the request itself are functions here:
   ``created``), for the "recent sign-in" that stands in for a password
   where a person has none (magic link or OAuth only);
 - :func:`end_other_sessions`: after a password change, every other session
-  of the person ends and this browser gets a fresh cookie. It is the one
-  place that knows how sessions end (today: the session version that
-  :mod:`app.registration.sessions` checks, and the adapter's database
-  sessions), so a session registry replaces this function only.
+  of the person ends and this browser gets a fresh cookie (sessions end
+  through the core's session registry, ``app.auth.end_user_sessions``).
 
 Uniform answers: a change to an address another account holds answers, in
 ``mandatory`` mode, exactly as a change to a free one (the owner of the taken
@@ -39,6 +37,7 @@ from app.auth import (
     IAdapter,
     UserChanges,
     auth_settings,
+    end_user_sessions,
     secure_cookies,
 )
 from app.registration.emails import Postman
@@ -49,11 +48,10 @@ from app.registration.errors import (
     TokenInvalid,
     TooManyAttempts,
 )
-from app.registration.interfaces import IPasswordHasher, IRateLimiter, ISessionGuard
+from app.registration.interfaces import IPasswordHasher, IRateLimiter
 from app.registration.models import EMAIL_CHANGE
 from app.registration.passwords import PasswordHasher
 from app.registration.ratelimit import RateLimiter, account_key
-from app.registration.sessions import remember_session_version
 from app.registration.settings import RegistrationSettings
 from app.registration.store import CredentialStore, TokenInfo, utcnow
 
@@ -144,28 +142,23 @@ def recently_signed_in(request, now: float | None = None) -> bool:
 
 
 def end_other_sessions(request, user_id: str) -> None:
-    """End every session of ``user_id`` except this browser's, which is re-issued.
+    """End every session of ``user_id``; this browser gets a new one.
 
-    Call it after the session version was raised (a new password:
-    ``CredentialStore.set_password(..., end_sessions=True)``). JWT sessions
-    stamped with an older version end at their next read (this process
-    forgets its cached version once the change commits); database sessions
-    are deleted. This browser gets a fresh session (a new cookie through
-    :func:`pyramid.security.remember`) stamped with the new version, so it
-    stays signed in.
+    Every session ends through the core's session registry (database rows
+    at once; JWTs at once in this process, within
+    ``auth.session.check_interval`` in others), this browser's too, and a
+    fresh session (a new cookie and registry record, through
+    :func:`pyramid.security.remember`) keeps it signed in.
     """
-    ended = request.find_service(IAdapter).delete_user_sessions(user_id)
-    request.find_service(ISessionGuard).forget_after_commit(request, user_id)
+    ended = end_user_sessions(request, user_id)
     reissue_session(request, user_id)
-    log.info("other sessions ended user=%s database_sessions=%s", user_id, ended)
+    log.info("other sessions ended user=%s sessions=%s", user_id, ended)
 
 
 def reissue_session(request, user_id: str) -> None:
     """Give this browser a new session cookie of ``user_id`` (fresh claims,
-    the current session version) with the response, whatever it is."""
-    version = CredentialStore(request.dbsession).session_version(user_id)
-    if version is not None:
-        remember_session_version(request, user_id, version)
+    a new registry record in place of its old one) with the response,
+    whatever it is."""
     try:
         headers = remember(request, user_id)
     except AuthError as exc:  # a jwt callback of the application refused it
@@ -179,12 +172,14 @@ def reissue_session(request, user_id: str) -> None:
 
 
 def sign_out_everywhere(request, user_id: str) -> None:
-    """After the account is deleted: this browser's cookies go at once, and
-    this process stops trusting cached state of the user when it commits."""
+    """Before the account is deleted: every session of it ends (through the
+    registry, so at once in this process; the records would go with the user
+    row anyway, but other processes would only notice at their next check),
+    and this browser's cookies go."""
     from pyramid.security import forget
 
+    end_user_sessions(request, user_id)
     headers = forget(request)
-    request.find_service(ISessionGuard).forget_after_commit(request, user_id)
 
     def clear_cookies(request, response) -> None:
         response.headerlist.extend(headers)
@@ -261,10 +256,10 @@ class AccountService:
         return True
 
     def change_password(self, user: AdapterUser, password: str) -> None:
-        """Store the new password and raise the session version (sessions end);
-        the caller ends the other sessions (:func:`end_other_sessions`)."""
+        """Store the new password; the caller ends the other sessions
+        (:func:`end_other_sessions`)."""
         hashed = self.hasher.hash(password)
-        self.store.set_password(user.id, hashed, self.clock(), end_sessions=True)
+        self.store.set_password(user.id, hashed, self.clock())
         # A reset link mailed earlier would undo this change: it goes.
         self.store.delete_tokens(user.id, "reset")
         log.info("password changed user=%s", user.id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from app.auth import AdapterUser, CredentialField, Credentials
 from app.registration.interfaces import IRegistration
 from app.registration.ratelimit import client_key
-from app.registration.sessions import remember_session_version
 
 PROVIDER_ID = "credentials"
 
@@ -19,15 +18,11 @@ PROVIDER_ID = "credentials"
 def authorize(request, credentials: dict[str, str]) -> AdapterUser:
     """The core's ``authorize``: return a user, or raise ``CredentialsSignin``."""
     registration = request.find_service(IRegistration)
-    result = registration.authenticate(
+    return registration.authenticate(
         credentials.get("email", ""),
         credentials.get("password", ""),
         client_key(request),
     )
-    # The session version was read with the hash: the jwt callback about to
-    # stamp the new session uses it instead of querying again.
-    remember_session_version(request, result.user.id, result.session_version)
-    return result.user
 
 
 class EmailPassword(Credentials):

@@ -7,8 +7,8 @@
   mail) and, over a limit, raises ``RateLimited``: the core sends the browser
   to ``signin?error=RateLimited`` with ``Retry-After``, and mails nothing.
 - :func:`unverified_account_claimed`, an ``UnverifiedAccountClaimed``
-  subscriber: drops the password of the claimed account, ends its JWT
-  sessions and tells the owner (:meth:`Registration.account_claimed`).
+  subscriber: drops the password of the claimed account and tells the owner
+  (:meth:`Registration.account_claimed`); the core has ended its sessions.
 - :data:`RESET_TASK` and :data:`RESEND_TASK`, mail tasks
   (:func:`app.mail.queue_mail_task`): the reset and verification-resend
   forms answer before the address is looked at; the look-up, the token and
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.auth import RateLimited, UnverifiedAccountClaimed
-from app.registration.interfaces import IRateLimiter, IRegistration, ISessionGuard
+from app.registration.interfaces import IRateLimiter, IRegistration
 from app.registration.ratelimit import account_key, client_key, first_attempt
 
 
@@ -55,5 +55,3 @@ def compose_resend(request, *, email: str) -> None:
 def unverified_account_claimed(event: UnverifiedAccountClaimed) -> None:
     request = event.request
     request.find_service(IRegistration).account_claimed(event.user, event.provider_id)
-    # This process re-reads the session version once the change is committed.
-    request.find_service(ISessionGuard).forget_after_commit(request, event.user.id)

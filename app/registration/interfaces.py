@@ -1,8 +1,8 @@
 """The seams of the registration package, looked up with ``request.find_service``.
 
 Singletons built once at start-up (they hold no request state):
-:class:`IPasswordHasher`, :class:`IPasswordPolicy`, :class:`IRateLimiter`,
-:class:`ISessionGuard`. Per request: :class:`IRegistration` (the flows) and
+:class:`IPasswordHasher`, :class:`IPasswordPolicy`, :class:`IRateLimiter`.
+Per request: :class:`IRegistration` (the flows) and
 :class:`ICredentialStore` (registration's tables on ``request.dbsession``).
 """
 
@@ -37,11 +37,6 @@ class IRateLimiter(Interface):
 
     def clear(action, key):
         """Forget the attempts counted for ``(action, key)`` (a refund)."""
-
-
-class ISessionGuard(Interface):
-    def jwt_callback(request, token, **kw):
-        """The ``jwt`` callback ending sessions older than a password change."""
 
 
 class ICredentialStore(Interface):

@@ -3,8 +3,8 @@
 The core's schema stays Auth.js's: passwords and emailed tokens live here.
 
 - ``registration_passwords``: one password hash per user (passlib's string,
-  argon2id by default), when it last changed, and ``session_version``, which
-  every password reset increments so JWT sessions issued before it end.
+  argon2id by default) and when it last changed. (Ending sessions after a
+  reset is the core's session registry's job.)
 - ``registration_tokens``: email verification, password-reset and
   email-change tokens (the new address in ``email``),
   stored as the SHA-256 of the random token (the link carries the token, the
@@ -36,9 +36,6 @@ class PasswordCredential(Base):
     )
     hash: Mapped[str] = mapped_column(String(255), nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
-    session_version: Mapped[int] = mapped_column(
-        Integer, nullable=False, default=0, server_default="0"
-    )
 
 
 class EmailToken(Base):

@@ -9,7 +9,8 @@
     ├── password         PasswordResource   change or set the password (signed in)
     ├── email            EmailResource      change the address; view "confirm"
     ├── methods          MethodsResource    linked sign-in methods; view "unlink"
-    └── delete           DeleteResource     delete the account
+    ├── delete           DeleteResource     delete the account
+    └── sessions         SessionsResource   GET list; POST views "end", "end-others"
     /dev/mail            DevMailbox         ``app.env = development`` with ``mail.dev_maildir``
     └── <file>.eml       DevMessage
 
@@ -27,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pyramid.authorization import Allow, Authenticated
+from pyramid.authorization import DENY_ALL, Allow, Authenticated
 from pyramid.traversal import find_resource
 from zope.interface import Interface, implementer
 
@@ -87,6 +88,12 @@ class DeleteResource(Resource):
     """``/account/delete``."""
 
 
+class SessionsResource(Resource):
+    """``/account/sessions``: the signed-in person's sessions (sign-in required)."""
+
+    __acl__ = [(Allow, Authenticated, "account"), DENY_ALL]
+
+
 class AccountResource(Resource):
     """``/account``: the account page, its sections, and the pages of mailed links.
 
@@ -102,6 +109,7 @@ class AccountResource(Resource):
         "email": EmailResource,
         "methods": MethodsResource,
         "delete": DeleteResource,
+        "sessions": SessionsResource,
     }
 
 

@@ -33,7 +33,13 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from zope.interface import implementer
 
-from app.auth import AdapterUser, CredentialsSignin, IAdapter, UserChanges
+from app.auth import (
+    AdapterUser,
+    CredentialsSignin,
+    IAdapter,
+    UserChanges,
+    end_user_sessions,
+)
 from app.registration.emails import Postman
 from app.registration.errors import TokenExpired, TokenInvalid
 from app.registration.interfaces import (
@@ -60,14 +66,6 @@ class Links(Protocol):
 
 
 @dataclass(frozen=True)
-class Authenticated:
-    """A successful password check: the user, and the session version read with it."""
-
-    user: AdapterUser
-    session_version: int
-
-
-@dataclass(frozen=True)
 class SignupOutcome:
     """``created`` (optional mode), ``taken`` (optional mode) or ``check_email``
     (mandatory mode, fresh or taken alike)."""
@@ -88,6 +86,7 @@ class Registration:
         postman: Postman,
         links: Links,
         settings: RegistrationSettings,
+        end_sessions: Callable[[str], int] = lambda user_id: 0,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.adapter = adapter
@@ -97,6 +96,8 @@ class Registration:
         self.postman = postman
         self.links = links
         self.settings = settings
+        #: ends every session of a user (the core's ``end_user_sessions``)
+        self.end_sessions = end_sessions
         self.clock = clock
 
     # signup ----------------------------------------------------------------------
@@ -130,7 +131,7 @@ class Registration:
             )
             return SignupOutcome("check_email")
         now = self.clock()
-        self.store.set_password(user.id, hashed, now, end_sessions=False)
+        self.store.set_password(user.id, hashed, now)
         self._send_verification(user, email, now)
         log.info("signup user=%s mode=%s", user.id, self.settings.email_verification)
         status = "check_email" if self.settings.mandatory_verification else "created"
@@ -218,9 +219,9 @@ class Registration:
     def reset_password(self, raw: str, password: str) -> AdapterUser:
         """Use a reset token: set the password and end every session of the user.
 
-        Database sessions are deleted; JWT sessions end through the session
-        version (see :mod:`app.registration.sessions`). The link proved control
-        of the address, so it also counts as verifying it. Raises TokenError.
+        Sessions of both strategies end through the core's session registry
+        (``end_user_sessions``). The link proved control of the address, so
+        it also counts as verifying it. Raises TokenError.
         """
         hashed = self.hasher.hash(password)
         info = self._use(raw, RESET)
@@ -228,12 +229,12 @@ class Registration:
         if user is None or (user.email or "").casefold() != info.email.casefold():
             raise TokenInvalid()
         now = self.clock()
-        self.store.set_password(user.id, hashed, now, end_sessions=True)
-        ended = self.adapter.delete_user_sessions(user.id)
+        self.store.set_password(user.id, hashed, now)
+        ended = self.end_sessions(user.id)
         self.store.delete_tokens(user.id, RESET)
         if user.email_verified is None:
             user = self.adapter.update_user(user.id, UserChanges(email_verified=now))
-        log.info("password reset user=%s database_sessions_ended=%s", user.id, ended)
+        log.info("password reset user=%s sessions_ended=%s", user.id, ended)
         return user
 
     def _use(self, raw: str, purpose: str) -> TokenInfo:
@@ -250,10 +251,10 @@ class Registration:
 
         Whoever signed up without confirming the address may not own it (an
         attacker pre-registering a victim's address), so the password chosen
-        then stops working and its JWT sessions end; the row stays, with an
-        unusable hash, until the owner sets a password through a reset link.
-        The owner is told by mail. (The core has already unlinked the
-        account's OAuth accounts and deleted its database sessions.)
+        then stops working; the row stays, with an unusable hash, until the
+        owner sets a password through a reset link. The owner is told by
+        mail. (The core has already unlinked the account's OAuth accounts and
+        ended its sessions, both strategies, through its session registry.)
         """
         had_password = self.store.disable_password(user.id, self.clock())
         log.info(
@@ -271,7 +272,7 @@ class Registration:
             )
 
     # sign-in (the credentials provider's authorize) -----------------------------
-    def authenticate(self, email: str, password: str, client: str) -> Authenticated:
+    def authenticate(self, email: str, password: str, client: str) -> AdapterUser:
         """Check an email and password; return who it is or raise ``CredentialsSignin``.
 
         Throttled per client and per account, atomically: the attempt is
@@ -316,7 +317,7 @@ class Registration:
         if self.settings.mandatory_verification and user.email_verified is None:
             log.info("sign-in waits for email verification user=%s", user.id)
             raise CredentialsSignin(code="email_unverified")
-        return Authenticated(user, credential.session_version)
+        return user
 
 
 def registration_factory(context, request) -> Registration:
@@ -336,4 +337,5 @@ def registration_factory(context, request) -> Registration:
         postman=Postman(request, settings.mail_sender, settings.site_name),
         links=RequestLinks(request),
         settings=settings,
+        end_sessions=lambda user_id: end_user_sessions(request, user_id),
     )

@@ -66,9 +66,6 @@ class RegistrationSettings:
     argon2: Argon2Parameters
     reset_max_age: int
     verify_max_age: int
-    #: how long (seconds) a user's password-change marker is cached per process
-    #: before a JWT session read looks it up again; 0 looks it up every time
-    session_check_ttl: float
     #: seconds after a sign-in during which a person without a password may
     #: change their account (set a password, change email, delete, link)
     reauth_max_age: int
@@ -141,6 +138,12 @@ def parse_settings(
 ) -> RegistrationSettings:
     """Build and validate :class:`RegistrationSettings` (or ``ConfigurationError``)."""
     reader = SettingsReader(settings, environ)
+    if reader.present("registration.session_check_ttl"):
+        raise reader.error(
+            "registration.session_check_ttl",
+            "was replaced by auth.session.check_interval (the core's session "
+            "registry); rename it",
+        )
     min_length = reader.integer("registration.password_min_length", 8, minimum=8)
     # NIST SP 800-63B: verifiers SHOULD accept at least 64 characters.
     max_length = reader.integer(
@@ -161,7 +164,6 @@ def parse_settings(
         argon2=_argon2(reader),
         reset_max_age=reader.integer("registration.reset_max_age", 3600, minimum=60),
         verify_max_age=reader.integer("registration.verify_max_age", 86400, minimum=60),
-        session_check_ttl=reader.number("registration.session_check_ttl", 10.0),
         reauth_max_age=reader.integer(
             "registration.reauth_max_age", 600, minimum=0, maximum=86400
         ),

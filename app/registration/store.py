@@ -19,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, column, delete, select, table, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
@@ -67,29 +67,15 @@ class Credential:
     user_id: str
     hash: str
     updated_at: dt.datetime
-    session_version: int
 
     @property
     def usable(self) -> bool:
         return usable(self.hash)
 
 
-# The core's users table, by name: registration does not import the core's models.
-_USERS = table("users", column("id"))
-
-# One query per session check: the user (gone when deleted) and its version.
-_SESSION_CHECK = (
-    select(_USERS.c.id, PasswordCredential.session_version)
-    .select_from(
-        _USERS.outerjoin(PasswordCredential, PasswordCredential.user_id == _USERS.c.id)
-    )
-    .where(_USERS.c.id == bindparam("user_id"))
-)
-
 _PASSWORD_BY_USER = select(
     PasswordCredential.hash,
     PasswordCredential.updated_at,
-    PasswordCredential.session_version,
 ).where(PasswordCredential.user_id == bindparam("user_id"))
 
 
@@ -111,32 +97,19 @@ class CredentialStore:
         row = self.db.execute(_PASSWORD_BY_USER, {"user_id": pk}).first()
         if row is None:
             return None
-        return Credential(str(pk), row.hash, row.updated_at, row.session_version or 0)
+        return Credential(str(pk), row.hash, row.updated_at)
 
-    def set_password(
-        self, user_id: str | int, hash: str, now: dt.datetime, *, end_sessions: bool
-    ) -> int:
-        """Store a new hash; with ``end_sessions`` bump the session version.
-
-        Returns the session version now in force.
-        """
+    def set_password(self, user_id: str | int, hash: str, now: dt.datetime) -> None:
+        """Store a new hash (ending sessions is the caller's business: the
+        core's ``end_user_sessions``)."""
         pk = _user_pk(user_id)
         row = self.db.get(PasswordCredential, pk)
         if row is None:
-            row = PasswordCredential(
-                user_id=pk,
-                hash=hash,
-                updated_at=now,
-                session_version=1 if end_sessions else 0,
-            )
-            self.db.add(row)
+            self.db.add(PasswordCredential(user_id=pk, hash=hash, updated_at=now))
         else:
             row.hash = hash
             row.updated_at = now
-            if end_sessions:
-                row.session_version = (row.session_version or 0) + 1
         self.db.flush()
-        return row.session_version
 
     def rehash(self, user_id: str | int, hash: str) -> None:
         """Replace an out-of-date hash of the same password (not a password change)."""
@@ -147,25 +120,15 @@ class CredentialStore:
         )
 
     def disable_password(self, user_id: str | int, now: dt.datetime) -> bool:
-        """Make the user's password unusable and end its JWT sessions.
+        """Make the user's password unusable.
 
-        Keeps (or creates) the row with :data:`UNUSABLE_HASH` and a higher
-        session version. Returns whether there was a usable password.
+        Keeps (or creates) the row with :data:`UNUSABLE_HASH`. Returns whether
+        there was a usable password.
         """
         row = self.db.get(PasswordCredential, _user_pk(user_id))
         had_password = row is not None and usable(row.hash)
-        self.set_password(user_id, UNUSABLE_HASH, now, end_sessions=True)
+        self.set_password(user_id, UNUSABLE_HASH, now)
         return had_password
-
-    def session_version(self, user_id: str | int) -> int | None:
-        """The user's session version (0 without a password row); None if no such user."""
-        pk = _user_pk(user_id)
-        if pk is None:
-            return None
-        row = self.db.execute(_SESSION_CHECK, {"user_id": pk}).first()
-        if row is None:
-            return None
-        return row.session_version or 0
 
     # tokens -------------------------------------------------------------------
     def issue_token(

@@ -3,8 +3,9 @@
 Expired rows can never be used again: the core's magic-link tokens
 (``verification_token``) and registration's verification and reset tokens
 (``registration_tokens``). Registration also deletes its own expired tokens
-whenever it issues one; the core's table is cleaned only here. Run it from
-cron, e.g. hourly.
+whenever it issues one; the core's table is cleaned only here. Session
+registry records past their expiry (their session can no longer be valid)
+go too. Run it from cron, e.g. hourly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import delete
 
-from app.auth.models import VerificationToken
+from app.auth.models import SessionRecord, VerificationToken
 from app.models import get_engine
 from app.registration.models import EmailToken
 
@@ -31,6 +32,7 @@ def purge(engine, now: dt.datetime) -> dict[str, int]:
         for table, expires in (
             (VerificationToken.__table__, VerificationToken.expires),
             (EmailToken.__table__, EmailToken.expires_at),
+            (SessionRecord.__table__, SessionRecord.expires),
         ):
             result = connection.execute(delete(table).where(expires <= now))
             deleted[table.name] = result.rowcount

@@ -22,7 +22,7 @@ def test_measures_product_and_plain(db_backend, postgres_url):
         postgres_url=postgres_url,
     )
 
-    assert [c.name for c in CONTENDERS] == ["jwt", "jwt-check", "database", "plain"]
+    assert [c.name for c in CONTENDERS] == ["jwt", "jwt-stateless", "database", "plain"]
     for c in CONTENDERS:
         for r in run.rounds[c.name]:
             assert (r.load.requests, r.load.failures) == (50, 0)
@@ -38,7 +38,7 @@ def test_measures_product_and_plain(db_backend, postgres_url):
         "jwt/plain throughput: ",
         "jwt/plain p99: ",
         "database/plain throughput: ",
-        "jwt-check/jwt throughput: ",
+        "jwt/jwt-stateless throughput: ",
         "database/jwt throughput: ",
     ):
         assert line in text

@@ -308,6 +308,7 @@ SIGNED_IN: dict[str, Callable[..., None]] = {
         page, "/account/delete", {"Current password": "wrong"}, "Delete my account"
     ),
     "account deleted": go("/account/deleted"),
+    "account sessions": go("/account/sessions"),
 }
 
 

@@ -37,6 +37,8 @@ ABSOLUTE = 7200
 LIMITS = {
     "auth__session__max_age": str(MAX_AGE),
     "auth__session__absolute_max_age": str(ABSOLUTE),
+    # tokens minted here have no registry session id (sid): stateless mode
+    "auth__session__check_interval": "0",
 }
 CODEC = JWTCodec([TEST_SECRET])
 ALICE = {"name": "Alice Example", "email": "alice@example.com", "sub": "1"}

@@ -1,4 +1,8 @@
-"""Migrations 0003 (``sessions.created``) and 0004 (user ids never reused) on live data.
+"""Migrations 0003 to 0005 on live data.
+
+0003: ``sessions.created``; 0004: user ids never reused; 0005: the session
+registry (a record for each existing database session, ``session_version``
+gone from registration's passwords).
 
 Each backend gets a fresh database migrated to ``0002``, rows the way a
 running site has them, then ``upgrade head`` and back: nothing is lost (on
@@ -28,6 +32,7 @@ ROWS = {
     "registration_passwords": 1,
     "verification_token": 1,
 }
+AT_HEAD = {**ROWS, "session_registry": 1}
 
 
 @pytest.fixture
@@ -62,11 +67,11 @@ def _arrange(engine: sa.Engine) -> tuple[int, int]:
     return first, second
 
 
-def _counts(engine: sa.Engine) -> dict[str, int]:
+def _counts(engine: sa.Engine, tables=ROWS) -> dict[str, int]:
     with engine.connect() as conn:
         return {
             table: conn.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
-            for table in ROWS
+            for table in tables
         }
 
 
@@ -78,9 +83,18 @@ def test_upgrade_and_downgrade_keep_every_row(fresh_url, db_backend):
 
         migrate_to(fresh_url, "head")
 
-        assert _counts(engine) == ROWS
+        assert _counts(engine, AT_HEAD) == AT_HEAD
         with engine.begin() as conn:
             assert conn.scalar(sa.text("SELECT created FROM sessions")) is not None
+            record = conn.execute(sa.text("SELECT * FROM session_registry")).one()
+            assert record.user_id == second and record.subject == str(second)
+            assert record.strategy == "database" and len(record.id) == 43
+            assert record.session_id == conn.scalar(sa.text("SELECT id FROM sessions"))
+            columns = {
+                c["name"]
+                for c in sa.inspect(conn).get_columns("registration_passwords")
+            }
+            assert "session_version" not in columns
             conn.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": second})
             conn.execute(sa.text("INSERT INTO users (email) VALUES ('c@x.test')"))
             ids = conn.scalars(sa.text("SELECT id FROM users ORDER BY id")).all()
@@ -90,10 +104,21 @@ def test_upgrade_and_downgrade_keep_every_row(fresh_url, db_backend):
                 )
                 assert "AUTOINCREMENT" in ddl
         assert ids[0] == first and ids[1] > second
-        assert _counts(engine) == dict.fromkeys(ROWS, 0) | {"verification_token": 1}
+        assert _counts(engine, AT_HEAD) == dict.fromkeys(AT_HEAD, 0) | {
+            "verification_token": 1
+        }
         # The index that makes one address one user survived the recreation.
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO users (email) VALUES ('A@X.test')"))
+
+        migrate_to(fresh_url, "0004_users_autoincrement", down=True)
+        with engine.connect() as conn:
+            assert not sa.inspect(conn).has_table("session_registry")
+            columns = {
+                c["name"]
+                for c in sa.inspect(conn).get_columns("registration_passwords")
+            }
+            assert "session_version" in columns
 
         migrate_to(fresh_url, "0002_registration", down=True)
 

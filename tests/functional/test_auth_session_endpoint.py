@@ -34,9 +34,14 @@ VECTORS = json.loads(
 )["vectors"]
 
 
+#: Tokens minted here carry no registry session id (``sid``), as Auth.js's
+#: own do: they read only in stateless mode (check interval 0).
+STATELESS = {"auth__session__check_interval": "0"}
+
+
 @pytest.fixture
 def app(make_app):
-    return make_app(**CREDENTIALS, auth__session__max_age=str(MAX_AGE))
+    return make_app(**CREDENTIALS, **STATELESS, auth__session__max_age=str(MAX_AGE))
 
 
 def mint(
@@ -202,7 +207,7 @@ def test_cookie_encrypted_for_the_secure_name_is_refused_on_the_plain_name(app):
 # Auth.js-minted cookies ---------------------------------------------------------------
 def test_cookie_minted_by_authjs_reads_as_its_session(make_app):
     vector = VECTORS[0]
-    app = make_app(**CREDENTIALS, auth__secret=vector["secret"])
+    app = make_app(**CREDENTIALS, **STATELESS, auth__secret=vector["secret"])
 
     response = app.get(
         "/api/auth/session", headers={"Cookie": f"{SESSION}={vector['token']}"}

@@ -145,13 +145,15 @@ def test_identity_and_authenticated_userid_come_from_the_session(app):
         env["closer"]()
 
 
-def test_roles_claim_becomes_role_principals(app):
+def test_roles_claim_becomes_role_principals(make_app):
     from pyramid.authorization import ACLHelper, Allow
     from pyramid.request import Request
     from pyramid.scripting import prepare
 
     from app.auth.security import AuthSecurityPolicy
 
+    # a minted token (no registry session id) reads in stateless mode
+    app = make_app(**CREDENTIALS, auth__session__check_interval="0")
     cookie = JWTCodec([TEST_SECRET]).encode(
         {"sub": "9", "roles": ["editor", 7]}, salt=SESSION, max_age=60
     )

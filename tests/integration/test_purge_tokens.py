@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.auth.models import User, VerificationToken
+from app.auth.models import SessionRecord, User, VerificationToken
 from app.registration.models import VERIFY, EmailToken
 from tests.conftest import ROOT
 from tests.functional.registration.helpers import signup, unique_email
@@ -52,6 +52,18 @@ def test_the_purge_command_deletes_expired_tokens_only(
             ),
             registration_token(user.id, "old", NOW - HOUR),
             registration_token(user.id, "new", NOW + HOUR),
+            *(
+                SessionRecord(
+                    id=name,
+                    subject=str(user.id),
+                    user_id=user.id,
+                    strategy="jwt",
+                    created=NOW - 2 * HOUR,
+                    last_seen=NOW - 2 * HOUR,
+                    expires=expires,
+                )
+                for name, expires in (("old", NOW - HOUR), ("new", NOW + HOUR))
+            ),
         ]
     )
     dbsession.commit()
@@ -74,8 +86,10 @@ def test_the_purge_command_deletes_expired_tokens_only(
     assert done.returncode == 0, done.stderr
     assert "verification_token: 1 expired deleted" in done.stdout
     assert "registration_tokens: 1 expired deleted" in done.stdout
+    assert "session_registry: 1 expired deleted" in done.stdout
     dbsession.expire_all()
     assert dbsession.scalars(sa.select(VerificationToken.token)).all() == ["new"]
+    assert dbsession.scalars(sa.select(SessionRecord.id)).all() == ["new"]
     assert dbsession.scalars(sa.select(EmailToken.token_hash)).all() == [
         "new".ljust(64, "0")
     ]
@@ -91,6 +105,18 @@ def test_issuing_a_token_drops_the_expired_ones(
         [
             registration_token(user.id, "old", NOW - HOUR),
             registration_token(user.id, "new", NOW + HOUR),
+            *(
+                SessionRecord(
+                    id=name,
+                    subject=str(user.id),
+                    user_id=user.id,
+                    strategy="jwt",
+                    created=NOW - 2 * HOUR,
+                    last_seen=NOW - 2 * HOUR,
+                    expires=expires,
+                )
+                for name, expires in (("old", NOW - HOUR), ("new", NOW + HOUR))
+            ),
         ]
     )
     dbsession.commit()

@@ -427,6 +427,6 @@ class DeleteViews(AccountPage):
         if not self.proven(user, has_password, form):
             status = 403 if "reauth" in form.errors else 400
             return self._page(user, has_password, form, status)
+        sign_out_everywhere(request, user.id)  # first: the records go with the row
         self.service.delete(user)
-        sign_out_everywhere(request, user.id)
         return HTTPSeeOther(request.resource_url(self._account(), "deleted"))

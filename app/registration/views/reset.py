@@ -4,8 +4,8 @@ The request form always answers "if an account exists, we sent a link",
 after the same work either way: it queues a mail task, and the look-up
 happens when the queue is delivered (:mod:`app.registration.hooks`). The
 ``confirm`` page (from the mailed link) takes a new password under the same
-rules as signup; setting it ends every session of the person (see
-:meth:`Registration.reset_password` and :mod:`app.registration.sessions`).
+rules as signup; setting it ends every session of the person through the
+core's session registry (see :meth:`Registration.reset_password`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from app.mail import queue_mail_task
 from app.registration.errors import TokenError
 from app.registration.forms import FormResult, email_form, new_password_form
 from app.registration.hooks import RESET_TASK
-from app.registration.interfaces import ISessionGuard
 from app.registration.models import RESET
 from app.registration.resources import ResetResource, public_app_url
 from app.registration.views.common import (
@@ -118,7 +117,6 @@ class ResetViews:
             user = service.reset_password(token, form.password)
         except TokenError as exc:  # used by a concurrent request meanwhile
             return self._invalid(exc)
-        request.find_service(ISessionGuard).forget_after_commit(request, user.id)
         private_page(request, token_in_url=True)
         request.override_renderer = template("reset_done")
         return {

@@ -10,7 +10,12 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from webtest import TestApp
 
-from app.auth import IAdapter, UnverifiedAccountClaimed, UserChanges
+from app.auth import (
+    IAdapter,
+    UnverifiedAccountClaimed,
+    UserChanges,
+    end_user_sessions,
+)
 
 SIGNIN = "/api/auth/callback/credentials"
 GOOD_PASSWORD = "violet tractor umbrella 42"  # noqa: S105 - test data
@@ -126,12 +131,13 @@ def mount_post_view(config, path: str, view) -> None:
 def claim_view(context, request):
     """What the core does once a magic link proves an unverified account's address.
 
-    It fires ``UnverifiedAccountClaimed`` and then marks the address verified
-    (unlinking OAuth accounts and deleting database sessions is the core's
-    own part, not exercised here).
+    It ends the account's sessions (through the registry, as the core does),
+    fires ``UnverifiedAccountClaimed`` and then marks the address verified
+    (unlinking OAuth accounts is the core's own part, not exercised here).
     """
     adapter = request.find_service(IAdapter)
     user = adapter.get_user_by_email(request.POST["email"])
+    end_user_sessions(request, user.id)
     request.registry.notify(UnverifiedAccountClaimed(request, user, "email"))
     adapter.update_user(user.id, UserChanges(email_verified=dt.datetime.now(dt.UTC)))
     request.response.text = "claimed"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
+from app.auth.interfaces import IAuthCore
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     OTHER_PASSWORD,
@@ -77,13 +79,15 @@ def test_reset_from_the_mailed_link_changes_the_password_and_ends_other_sessions
         assert len(sessions) == 1  # only the one signed in after the reset
 
 
-def test_reset_reaches_other_processes_when_they_do_not_cache(smtp_server, make_wsgi):
-    settings = {"registration__session_check_ttl": "0"}
-    process_a, process_b = make_wsgi(**settings), make_wsgi(**settings)
+def test_reset_reaches_other_processes_once_their_check_is_due(smtp_server, make_wsgi):
+    # Two processes, each with its own registry memo; B's memo has the
+    # session as checked just now, so only a due check can see the reset.
+    process_a, process_b = make_wsgi(), make_wsgi()
     me, elsewhere = TestApp(process_a), TestApp(process_b)
     email = unique_email()
     signup(me, email, status=302)
     signin(elsewhere, email, GOOD_PASSWORD)
+    assert session(elsewhere)["user"]["email"] == email
     smtp_server.wait_for(1)
     smtp_server.clear()
 
@@ -91,6 +95,9 @@ def test_reset_reaches_other_processes_when_they_do_not_cache(smtp_server, make_
     page = me.get(link_to(smtp_server.wait_for(1)[0], "/account/reset/confirm"))
     choose_password(page, OTHER_PASSWORD)
 
+    checks = process_b.registry.getUtility(IAuthCore).session_checks
+    assert session(elsewhere) is not None  # within B's check interval
+    checks.clock = lambda: time.monotonic() + 11  # the interval (10 s) has passed
     assert session(elsewhere) is None
 
 

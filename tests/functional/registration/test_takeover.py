@@ -92,9 +92,7 @@ def test_the_owner_sets_a_password_through_a_reset_after_the_claim(
     assert refused.location.endswith("code=credentials")
 
 
-def test_dropping_a_password_keeps_the_row_and_ends_older_sessions(
-    smtp_server, make_app, dbsession, dbengine
-):
+def test_dropping_a_password_keeps_the_row(smtp_server, make_app, dbsession, dbengine):
     email = unique_email()
     signup(make_app(), email, GOOD_PASSWORD, status=302)
     user_id = user_row(dbengine, email).id
@@ -107,10 +105,9 @@ def test_dropping_a_password_keeps_the_row_and_ends_older_sessions(
 
     credential = store.get_password(user_id)
     assert credential.hash == UNUSABLE_HASH and not credential.usable
-    assert credential.session_version == 2
 
 
-def test_an_account_without_a_password_gets_an_unusable_one_and_a_new_version(
+def test_an_account_without_a_password_gets_an_unusable_one(
     app_settings, dbsession, dbengine
 ):
     # e.g. created by an OAuth provider before unverified emails were refused
@@ -125,4 +122,3 @@ def test_an_account_without_a_password_gets_an_unusable_one_and_a_new_version(
 
     credential = store.get_password(user_id)
     assert credential.hash == UNUSABLE_HASH
-    assert credential.session_version == 1  # JWT sessions stamped 0 end
