@@ -147,9 +147,6 @@ def includeme(config) -> None:
     limiter = RateLimiter(settings.ratelimit)
     config.register_service(hasher, IPasswordHasher)
     config.register_service(limiter, IRateLimiter)
-    # also plain utilities, for the per-request factory's cheap look-up
-    config.registry.registerUtility(hasher, IPasswordHasher)
-    config.registry.registerUtility(limiter, IRateLimiter)
     config.register_service_factory(registration_factory, IRegistration)
     config.register_service_factory(
         lambda context, request: CredentialStore(request.dbsession), ICredentialStore

@@ -48,7 +48,11 @@ from app.registration.errors import (
     TokenInvalid,
     TooManyAttempts,
 )
-from app.registration.interfaces import IPasswordHasher, IRateLimiter
+from app.registration.interfaces import (
+    ICredentialStore,
+    IPasswordHasher,
+    IRateLimiter,
+)
 from app.registration.models import EMAIL_CHANGE
 from app.registration.passwords import PasswordHasher
 from app.registration.ratelimit import RateLimiter, account_key
@@ -512,12 +516,11 @@ def account_service(request) -> AccountService:
     from app.registration.resources import RequestLinks
 
     settings = registration_settings(request)
-    registry = request.registry
     return AccountService(
         adapter=request.find_service(IAdapter),
-        store=CredentialStore(request.dbsession),
-        hasher=registry.getUtility(IPasswordHasher),
-        limiter=registry.getUtility(IRateLimiter),
+        store=request.find_service(ICredentialStore),
+        hasher=request.find_service(IPasswordHasher),
+        limiter=request.find_service(IRateLimiter),
         postman=Postman(request, settings.mail_sender, settings.site_name),
         links=RequestLinks(request),
         settings=settings,

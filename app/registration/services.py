@@ -43,6 +43,7 @@ from app.auth import (
 from app.registration.emails import Postman
 from app.registration.errors import TokenExpired, TokenInvalid
 from app.registration.interfaces import (
+    ICredentialStore,
     IPasswordHasher,
     IRateLimiter,
     IRegistration,
@@ -326,14 +327,11 @@ def registration_factory(context, request) -> Registration:
     from app.registration.resources import RequestLinks
 
     settings = registration_settings(request)
-    registry = request.registry
     return Registration(
         adapter=request.find_service(IAdapter),
-        store=CredentialStore(request.dbsession),
-        # start-up singletons, straight from the registry: this runs on every
-        # sign-in, and a service look-up each would add up
-        hasher=registry.getUtility(IPasswordHasher),
-        limiter=registry.getUtility(IRateLimiter),
+        store=request.find_service(ICredentialStore),
+        hasher=request.find_service(IPasswordHasher),
+        limiter=request.find_service(IRateLimiter),
         postman=Postman(request, settings.mail_sender, settings.site_name),
         links=RequestLinks(request),
         settings=settings,
