@@ -57,7 +57,7 @@ def write_ini(
     queue: Path,
     strategy: str,
     key_prefix: str,
-    session_check_ttl: float,
+    check_interval: float,
 ) -> Path:
     path.write_text(
         "[app:main]\n"
@@ -66,7 +66,7 @@ def write_ini(
         f"mail.port = {smtp_port}\n"
         f"mail.queue_path = {queue}\n"
         "registration.email_verification = optional\n"
-        f"registration.session_check_ttl = {session_check_ttl}\n"
+        f"auth.session.check_interval = {check_interval}\n"
         f"auth.session.strategy = {strategy}\n"
         f"ratelimit.key_prefix = {key_prefix}\n"
         f"ratelimit.signin_account = {SIGNIN_ACCOUNT_LIMIT}/minute\n"

@@ -15,9 +15,9 @@ from aiosmtpd.controller import Controller
 from tests.conftest import SMTPSink, _drop_postgres_database, _postgres_database
 from tests.scale.cluster import Cluster, environment, migrate, new_secret, write_ini
 
-#: registration.session_check_ttl of the clusters: how long a process may
-#: keep serving a JWT session another process ended by a password reset
-SESSION_CHECK_TTL = 2.0
+#: auth.session.check_interval of the clusters: how long a process may keep
+#: serving a JWT session another process ended (sign-out, password reset)
+CHECK_INTERVAL = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def clusters(
                 queue=queue,
                 strategy=strategy,
                 key_prefix=redis_prefix,
-                session_check_ttl=SESSION_CHECK_TTL,
+                check_interval=CHECK_INTERVAL,
             )
             env = environment(
                 AUTH_SECRET=secret, DATABASE_URL=site_database, REDIS_URL=redis_url

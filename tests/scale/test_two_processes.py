@@ -18,7 +18,7 @@ import requests
 
 from tests.functional.registration.helpers import link_to
 from tests.scale.cluster import SIGNIN_ACCOUNT_LIMIT, Cluster
-from tests.scale.conftest import SESSION_CHECK_TTL
+from tests.scale.conftest import CHECK_INTERVAL
 from tests.shipped.support import PASSWORD, Visitor, unique_email
 
 pytestmark = pytest.mark.live
@@ -102,22 +102,39 @@ def test_a_database_session_ended_on_one_process_is_gone_on_the_other(clusters):
     assert_no_traceback(cluster)
 
 
-# TODO(registry, issue 12 item 1): with the session registry merged, add
-# "sign-out on A ends a copied JWT cookie on B within auth.session.check_interval"
-# here (the JWT twin of the test above): sign in on A, copy the cookie, sign out
-# on B, and poll the copy on A until it is refused, bounded by the interval.
+def test_a_jwt_session_ended_on_one_process_is_refused_on_the_other(clusters):
+    """The session registry: signing out on B revokes the record, so a copied
+    JWT cookie stops working on B at once and on A within A's check interval."""
+    cluster = clusters("jwt")
+    a, b = cluster.processes
+    on_a = Visitor(a.url)
+    on_a.sign_up(unique_email("jwt-signout"))
+    copied = session_cookies(on_a)  # e.g. a stolen cookie
+    assert replay(a.url, copied)["user"]  # A has checked the record
+
+    signed_out = same_browser(on_a, b.url).sign_out()
+
+    assert signed_out.status_code == 302
+    assert replay(b.url, copied) is None
+    deadline = time.monotonic() + CHECK_INTERVAL + 20
+    while replay(a.url, copied) is not None:
+        assert time.monotonic() < deadline, "A still serves the ended session"
+        time.sleep(0.2)
+    assert_no_traceback(cluster)
+
+
 def test_a_password_reset_on_one_process_ends_jwt_sessions_on_the_other(
     clusters, smtp_sink
 ):
-    """A JWT session lives in the cookie; a reset on B ends it on A once A's
-    cached session version expires (``registration.session_check_ttl``)."""
+    """A JWT session lives in the cookie; a reset on B ends its record, and A
+    refuses it once A's check of the record is due (``CHECK_INTERVAL``)."""
     cluster = clusters("jwt")
     a, b = cluster.processes
     email = unique_email("reset")
     on_a = Visitor(a.url)
     on_a.sign_up(email)
     copied = session_cookies(on_a)
-    assert replay(a.url, copied)["user"]["email"] == email  # A caches the version
+    assert replay(a.url, copied)["user"]["email"] == email  # A has checked it
 
     on_b = Visitor(b.url)
     asked = on_b.submit("/account/reset", "/account/reset", email=email)
@@ -135,7 +152,7 @@ def test_a_password_reset_on_one_process_ends_jwt_sessions_on_the_other(
     assert done.status_code in (200, 302), done.text
     assert replay(b.url, copied) is None  # the process that reset knows at once
 
-    deadline = time.monotonic() + SESSION_CHECK_TTL + 20
+    deadline = time.monotonic() + CHECK_INTERVAL + 20
     while replay(a.url, copied) is not None:
         assert time.monotonic() < deadline, "A still serves the session"
         time.sleep(0.2)
