@@ -44,6 +44,8 @@ class AccountLinked:
     user: AdapterUser
     account: AdapterAccount
     profile: Mapping[str, Any] | None = None
+    #: the account came with a user created by this sign-in (its first link)
+    is_new_user: bool = False
 
 
 @dataclass

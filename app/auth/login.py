@@ -158,7 +158,7 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
         email_verified=utcnow() if email is not None else None,
     )
     request.registry.notify(UserCreated(request, user))
-    outcome = _link(flow, store, outcome, user)
+    outcome = _link(flow, store, outcome, user, is_new_user=True)
     return dataclasses.replace(outcome, is_new_user=True)
 
 
@@ -191,13 +191,18 @@ def _verify_email(
 
 
 def _link(
-    flow: AuthFlow, store, outcome: SignInOutcome, user: AdapterUser
+    flow: AuthFlow,
+    store,
+    outcome: SignInOutcome,
+    user: AdapterUser,
+    *,
+    is_new_user: bool = False,
 ) -> SignInOutcome:
     assert outcome.account is not None
     account: AdapterAccount = dataclasses.replace(outcome.account, user_id=user.id)
     store.link_account(account)
     flow.request.registry.notify(
-        AccountLinked(flow.request, user, account, outcome.profile)
+        AccountLinked(flow.request, user, account, outcome.profile, is_new_user)
     )
     log.info("linked provider=%s user=%s", account.provider, user.id)
     return dataclasses.replace(outcome, user=user, account=account)

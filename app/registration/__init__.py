@@ -39,7 +39,7 @@ import logging
 from pyramid.config import PHASE3_CONFIG
 from pyramid.exceptions import ConfigurationError
 
-from app.auth import AccountLinked, UnverifiedAccountClaimed, UserCreated, auth_settings
+from app.auth import AccountLinked, UnverifiedAccountClaimed, auth_settings
 from app.mail import mail_settings
 from app.registration.interfaces import (
     ICredentialStore,
@@ -84,7 +84,6 @@ def _require_public_url(config) -> None:
 def includeme(config) -> None:
     from app.registration.account import (
         mail_account_linked,
-        note_new_user,
         require_recent_signin_to_link,
     )
     from app.registration.credentials import credentials_provider
@@ -166,7 +165,6 @@ def includeme(config) -> None:
     # the account page (app.registration.account): linking needs a recent
     # sign-in, and a new link is mailed to the owner
     config.add_auth_callback("signin", require_recent_signin_to_link)
-    config.add_subscriber(note_new_user, UserCreated)
     config.add_subscriber(mail_account_linked, AccountLinked)
     config.add_mail_task(RESET_TASK, compose_reset)
     config.add_mail_task(RESEND_TASK, compose_resend)

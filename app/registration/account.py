@@ -442,7 +442,6 @@ class AccountService:
 
 
 # hooks into the core ---------------------------------------------------------------
-_NEW_USERS = "_registration_new_users"
 
 
 def require_recent_signin_to_link(request, *, account=None, **kw) -> bool | str:
@@ -474,22 +473,11 @@ def require_recent_signin_to_link(request, *, account=None, **kw) -> bool | str:
     return RequestLinks(request).methods(query={"link": "reauth"})
 
 
-def note_new_user(event) -> None:
-    """``UserCreated``: remember the new user, whose first account is no "new link"."""
-    request = event.request
-    seen = getattr(request, _NEW_USERS, None)
-    if seen is None:
-        seen = set()
-        setattr(request, _NEW_USERS, seen)
-    seen.add(str(event.user.id))
-
-
 def mail_account_linked(event) -> None:
     """``AccountLinked``: mail the owner, unless the account came with a new user."""
-    request = event.request
-    if str(event.user.id) in getattr(request, _NEW_USERS, ()):
+    if event.is_new_user:
         return
-    account_service(request).account_linked(event.user, event.account)
+    account_service(event.request).account_linked(event.user, event.account)
 
 
 def provider_names(request) -> dict[str, str]:
