@@ -45,8 +45,9 @@ def site(request, throwaway_postgres, tmp_path):
         "auth.url": f"http://127.0.0.1:{port}",
         "sqlalchemy.url": throwaway_postgres.url,
         "auth.session.strategy": request.param,
-        # JWT: check the session version on every read, so reads need the database
-        "registration.session_check_ttl": "0",
+        # JWT: look the session's record up on (nearly) every read, so reads
+        # need the database (0 would mean never)
+        "auth.session.check_interval": "0.001",
         "mail.queue_path": str(tmp_path / "mail-queue"),  # signup mail waits there
     }
     wsgi = main({}, **settings)
