@@ -62,9 +62,16 @@ class PasswordHasher:
             argon2__rounds=params.time_cost,
             argon2__parallelism=params.parallelism,
         )
-        # A hash of a random secret nobody knows: unknown emails verify
-        # against it, so they cost what a real verification costs.
-        self._dummy = self.context.hash(secrets.token_urlsafe(32))
+        # What unknown emails verify against, so they cost what a real
+        # verification costs: the configured parameters with a random salt
+        # and a random digest (formatted by passlib), which no password
+        # matches. Nothing is hashed at start-up.
+        argon2 = self.context.handler("argon2")
+        self._dummy = argon2(
+            salt=secrets.token_bytes(argon2.default_salt_size),
+            checksum=secrets.token_bytes(argon2.checksum_size),
+            use_defaults=True,
+        ).to_string()
 
     def hash(self, password: str) -> str:
         return self.context.hash(normalise(password))

@@ -97,3 +97,14 @@ def test_hasher_hashes_argon2id_and_flags_old_parameters():
 def test_normalise_is_nfkc():
     assert normalise("ﬁ") == "fi"
     assert normalise("Ａ１") == "A1"
+
+
+def test_the_dummy_costs_a_real_verification_and_matches_nothing():
+    hasher = PasswordHasher(Argon2Parameters(19456, 2, 1))
+    real = hasher.hash("any password at all")
+
+    # the same scheme and parameters as a real hash: the same work to verify
+    assert hasher._dummy.rsplit("$", 2)[0] == real.rsplit("$", 2)[0]
+    assert hasher._dummy != real
+    assert hasher.verify_dummy("any password at all") is False
+    assert hasher.context.verify("", hasher._dummy) is False
