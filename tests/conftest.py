@@ -286,7 +286,10 @@ class LiveServer:
         # Close the sockets from inside the server's own loop: closing them
         # from this thread can pull a descriptor from under its select()
         # (EBADF in the server thread). The loop ends once its map is empty.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # EBADF: the loop closed its trigger already, it is ending
+            pass
         self.thread.join(5)
         server.task_dispatcher.shutdown()
 
