@@ -134,6 +134,27 @@ class AccountPage:
         self.request.override_renderer = template(name)
         return values
 
+    # A section that is one form (password, email, delete) --------------------------
+    #: the section's template
+    page = ""
+
+    def page_values(self) -> dict:
+        """What the section's template needs beyond the shared values."""
+        return {}
+
+    def _page(self, user, has_password: bool, form: FormResult, status: int = 200):
+        values = {
+            **self.common(user, has_password),
+            "form": form,
+            "action": self.request.resource_url(self.context),
+            **self.page_values(),
+        }
+        return self.render(self.page, values, status)
+
+    def blank_form(self):
+        user = self.user
+        return self._page(user, self.service.has_password(user.id), FormResult())
+
 
 @view_config(
     context=AccountResource,
@@ -175,23 +196,14 @@ def deleted_page(context, request):
     renderer=template("account_password"),
 )
 class PasswordViews(AccountPage):
-    def _page(self, user, has_password: bool, form: FormResult, status: int = 200):
-        settings = policy(self.request)
-        return self.render(
-            "account_password",
-            {
-                **self.common(user, has_password),
-                "form": form,
-                "action": self.request.resource_url(self.context),
-                "min_length": settings.min_length,
-            },
-            status,
-        )
+    page = "account_password"
+
+    def page_values(self) -> dict:
+        return {"min_length": policy(self.request).min_length}
 
     @view_config(request_method="GET")
     def form(self):
-        user = self.user
-        return self._page(user, self.service.has_password(user.id), FormResult())
+        return self.blank_form()
 
     @view_config(request_method="POST")
     def submit(self):
@@ -215,21 +227,11 @@ class PasswordViews(AccountPage):
     context=EmailResource, permission="account", renderer=template("account_email")
 )
 class EmailViews(AccountPage):
-    def _page(self, user, has_password: bool, form: FormResult, status: int = 200):
-        return self.render(
-            "account_email",
-            {
-                **self.common(user, has_password),
-                "form": form,
-                "action": self.request.resource_url(self.context),
-            },
-            status,
-        )
+    page = "account_email"
 
     @view_config(request_method="GET")
     def form(self):
-        user = self.user
-        return self._page(user, self.service.has_password(user.id), FormResult())
+        return self.blank_form()
 
     @view_config(request_method="POST")
     def submit(self):
@@ -323,7 +325,7 @@ class EmailViews(AccountPage):
     context=MethodsResource, permission="account", renderer=template("account_methods")
 )
 class MethodsViews(AccountPage):
-    def _page(
+    def _methods_page(
         self, user, notice: str | None = None, error: str | None = None, status=200
     ):
         request = self.request
@@ -369,7 +371,9 @@ class MethodsViews(AccountPage):
     @view_config(request_method="GET")
     def list(self):
         done = self.request.GET.get("done", "")
-        return self._page(self.user, notice=UNLINK_DONE if done == "unlinked" else None)
+        return self._methods_page(
+            self.user, notice=UNLINK_DONE if done == "unlinked" else None
+        )
 
     @view_config(name="unlink", request_method="POST")
     def unlink(self):
@@ -380,13 +384,13 @@ class MethodsViews(AccountPage):
         try:
             self.service.unlink(user, provider, account_id)
         except LookupError:
-            return self._page(
+            return self._methods_page(
                 user,
                 error="That sign-in method is not linked to your account.",
                 status=400,
             )
         except LastMethod:
-            return self._page(
+            return self._methods_page(
                 user,
                 error="This is your only way to sign in, so it cannot be unlinked. "
                 "Set a password first.",
@@ -402,21 +406,11 @@ class MethodsViews(AccountPage):
     context=DeleteResource, permission="account", renderer=template("account_delete")
 )
 class DeleteViews(AccountPage):
-    def _page(self, user, has_password: bool, form: FormResult, status: int = 200):
-        return self.render(
-            "account_delete",
-            {
-                **self.common(user, has_password),
-                "form": form,
-                "action": self.request.resource_url(self.context),
-            },
-            status,
-        )
+    page = "account_delete"
 
     @view_config(request_method="GET")
     def form(self):
-        user = self.user
-        return self._page(user, self.service.has_password(user.id), FormResult())
+        return self.blank_form()
 
     @view_config(request_method="POST")
     def submit(self):
