@@ -48,14 +48,10 @@ from app.registration.errors import (
     TokenInvalid,
     TooManyAttempts,
 )
-from app.registration.interfaces import (
-    ICredentialStore,
-    IPasswordHasher,
-    IRateLimiter,
-)
 from app.registration.models import EMAIL_CHANGE
 from app.registration.passwords import PasswordHasher
 from app.registration.ratelimit import RateLimiter, account_key
+from app.registration.services import request_tools
 from app.registration.settings import RegistrationSettings
 from app.registration.store import CredentialStore, TokenInfo, utcnow
 
@@ -500,18 +496,8 @@ def oauth_providers(request) -> list[tuple[str, str]]:
 
 def account_service(request) -> AccountService:
     """Build :class:`AccountService` for one request."""
-    from app.registration import registration_settings
-    from app.registration.resources import RequestLinks
-
-    settings = registration_settings(request)
     return AccountService(
-        adapter=request.find_service(IAdapter),
-        store=request.find_service(ICredentialStore),
-        hasher=request.find_service(IPasswordHasher),
-        limiter=request.find_service(IRateLimiter),
-        postman=Postman(request, settings.mail_sender, settings.site_name),
-        links=RequestLinks(request),
-        settings=settings,
+        **request_tools(request),
         provider_names=provider_names(request),
         magic_links=any(ps.type == "email" for ps in auth_settings(request).providers),
     )

@@ -321,19 +321,26 @@ class Registration:
         return user
 
 
-def registration_factory(context, request) -> Registration:
-    """Build :class:`Registration` for one request (the only code touching it)."""
+def request_tools(request) -> dict:
+    """What registration's per-request services are built from, for ``request``."""
     from app.registration import registration_settings
     from app.registration.resources import RequestLinks
 
     settings = registration_settings(request)
+    return {
+        "adapter": request.find_service(IAdapter),
+        "store": request.find_service(ICredentialStore),
+        "hasher": request.find_service(IPasswordHasher),
+        "limiter": request.find_service(IRateLimiter),
+        "postman": Postman(request, settings.mail_sender, settings.site_name),
+        "links": RequestLinks(request),
+        "settings": settings,
+    }
+
+
+def registration_factory(context, request) -> Registration:
+    """Build :class:`Registration` for one request (the only code touching it)."""
     return Registration(
-        adapter=request.find_service(IAdapter),
-        store=request.find_service(ICredentialStore),
-        hasher=request.find_service(IPasswordHasher),
-        limiter=request.find_service(IRateLimiter),
-        postman=Postman(request, settings.mail_sender, settings.site_name),
-        links=RequestLinks(request),
-        settings=settings,
+        **request_tools(request),
         end_sessions=lambda user_id: end_user_sessions(request, user_id),
     )
