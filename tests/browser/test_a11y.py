@@ -32,6 +32,7 @@ import requests
 from playwright.sync_api import BrowserContext, Page
 
 from app import main
+from tests.browser.support import follow
 from tests.conftest import BASE_SETTINGS, ROOT, LiveServer, free_port, migrate
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -194,13 +195,12 @@ def submit(page: Page, path: str, fields: dict[str, str], button: str) -> None:
     page.goto(path)
     for label, value in fields.items():
         page.get_by_label(label, exact=True).fill(value)
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name=button))
 
 
 def dev_message(page: Page, site: Site) -> None:
     page.goto("/dev/mail")
-    page.locator("article h2 a").first.click()
+    follow(page.locator("article h2 a").first)
 
 
 def too_many_attempts(page: Page, site: Site, throttled: LiveServer) -> None:

@@ -13,6 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.support import follow
 from tests.browser.test_registration_pages import open_latest_link, sign_up
 
 PASSWORD = "a long and quiet river"
@@ -33,7 +34,7 @@ def second_browser(browser):
 
 def open_account(page: Page, site) -> None:
     page.goto(site.url + "/")
-    page.get_by_role("link", name="Account").click()
+    follow(page.get_by_role("link", name="Account"))
     page.wait_for_url(site.url + "/account")
     assert page.title() == "Account · Authsite"
 
@@ -54,31 +55,30 @@ def test_change_password_then_email_then_delete(site, page_without_js, second_br
 
     # change password: a wrong current one first, then the right one
     open_account(page, site)
-    page.get_by_role("link", name="Password").click()
+    follow(page.get_by_role("link", name="Password"))
     page.get_by_label("Current password").fill("not my password")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Change password").click()
-    page.wait_for_load_state()
+    follow(page.get_by_role("button", name="Change password"))
     assert page.title() == "Error: Change your password · Authsite"
     assert page.get_by_label("Current password").get_attribute("aria-invalid") == "true"
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Change password").click()
+    follow(page.get_by_role("button", name="Change password"))
     assert "Your password was changed" in page.inner_text("main")
     assert signed_in_as(page, site) == "mover@example.com"
     assert signed_in_as(other, site) is None  # the copied cookie no longer works
 
     # change email through the link mailed to the new address
     open_account(page, site)
-    page.get_by_role("link", name="Email").click()
+    follow(page.get_by_role("link", name="Email"))
     page.get_by_label("New email address").fill("moved@example.com")
     page.get_by_label("Current password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Send confirmation link").click()
+    follow(page.get_by_role("button", name="Send confirmation link"))
     assert "We sent a link to moved@example.com" in page.inner_text("main")
     open_latest_link(page, site, "Confirm your new email")
-    page.get_by_role("button", name="Confirm new address").click()
+    follow(page.get_by_role("button", name="Confirm new address"))
     assert "Your email address was changed" in page.inner_text("main")
     assert "moved@example.com" in page.inner_text("main")
     assert signed_in_as(page, site) == "moved@example.com"
@@ -87,9 +87,9 @@ def test_change_password_then_email_then_delete(site, page_without_js, second_br
     other.context.add_cookies(page.context.cookies())
     assert signed_in_as(other, site) == "moved@example.com"
     open_account(page, site)
-    page.get_by_role("link", name="Delete account").click()
+    follow(page.get_by_role("link", name="Delete account"))
     page.get_by_label("Current password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Delete my account").click()
+    follow(page.get_by_role("button", name="Delete my account"))
     page.wait_for_url(site.url + "/account/deleted")
     assert page.title() == "Account deleted · Authsite"
     assert page.get_by_role("link", name="Sign in").count() == 1

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.support import follow
+
 PASSWORD = "a long and quiet river"
 EMAIL = "two.devices@example.com"
 
@@ -35,7 +37,7 @@ def sign_up(page: Page, site) -> None:
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    follow(page.get_by_role("button", name="Create account"))
 
 
 def sign_in(page: Page, site) -> None:
@@ -45,7 +47,7 @@ def sign_in(page: Page, site) -> None:
     )
     form.get_by_label("Email").fill(EMAIL)
     form.get_by_label("Password").fill(PASSWORD)
-    form.get_by_role("button").click()
+    follow(form.get_by_role("button"))
 
 
 def test_device_b_signs_device_a_out(site, page_without_js, device_b):
@@ -64,7 +66,7 @@ def test_device_b_signs_device_a_out(site, page_without_js, device_b):
     assert sessions.filter(has_text="(this device)").count() == 1
     other = sessions.filter(has_not_text="(this device)")
     assert "Chrome" in other.inner_text()  # HeadlessChrome on Linux
-    other.get_by_role("button", name="Sign out this session").click()
+    follow(other.get_by_role("button", name="Sign out this session"))
     assert "That session was signed out." in device_b.inner_text("main")
     assert device_b.locator("section.session").count() == 1
 

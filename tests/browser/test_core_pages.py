@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.browser.support import follow
+
 # A credentials provider of the test's own, beside the site's (registration's).
 CORE = {
     "auth.providers": "testlogin",
@@ -25,7 +27,7 @@ def sign_in(page, password="wonderland-42"):
     form = page.locator("form").filter(has=page.get_by_role("button", name=BUTTON))
     form.get_by_label("Username").fill("alice")
     form.get_by_label("Password").fill(password)
-    form.get_by_role("button", name=BUTTON).click()
+    follow(form.get_by_role("button", name=BUTTON))
 
 
 def test_signin_page_works_without_javascript(site, page_without_js):
@@ -57,10 +59,10 @@ def test_members_page_sends_a_signed_out_visitor_to_sign_in_and_back(
 def test_sign_out_asks_then_signs_out(site, page):
     page.goto(site.url + "/api/auth/signin")
     sign_in(page)
-    page.get_by_role("link", name="Sign out").click()
+    follow(page.get_by_role("link", name="Sign out"))
     assert page.title() == "Sign out"
     assert page.get_by_text("Are you sure you want to sign out?").is_visible()
-    page.get_by_role("button", name="Sign out").click()
+    follow(page.get_by_role("button", name="Sign out"))
     assert "You are not signed in." in page.inner_text("main")
     session = page.evaluate("fetch('/api/auth/session').then(r => r.json())")
     assert session is None

@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from tests.browser.support import follow
+
 PASSWORD = "a long and quiet river"
 NEW_PASSWORD = "another quiet evening walk"
 
@@ -36,7 +38,7 @@ def sign_up(page, site, email="fern@example.com"):
     page.get_by_label("Name (optional)").fill("River Song")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    follow(page.get_by_role("button", name="Create account"))
 
 
 def test_signup_signs_in_and_the_mailed_link_verifies(site, page_without_js):
@@ -46,7 +48,7 @@ def test_signup_signs_in_and_the_mailed_link_verifies(site, page_without_js):
     assert "You are signed in as River Song" in page.inner_text("main")
 
     open_latest_link(page, site, "confirm|verify")
-    page.get_by_role("button", name="Confirm").click()
+    follow(page.get_by_role("button", name="Confirm"))
     assert "confirmed" in page.inner_text("main").lower()
 
 
@@ -56,7 +58,7 @@ def test_signup_refusals_are_shown_next_to_their_field(site, page_without_js):
     page.get_by_label("Email").fill("not-an-email")
     page.get_by_label("Password", exact=True).fill("password")
     page.get_by_label("Confirm password").fill("something else")
-    page.get_by_role("button", name="Create account").click()
+    follow(page.get_by_role("button", name="Create account"))
 
     email = page.get_by_label("Email")
     assert email.get_attribute("aria-invalid") == "true"
@@ -73,7 +75,7 @@ def test_signup_refusals_are_shown_next_to_their_field(site, page_without_js):
     page.get_by_label("Email").fill("fern@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Confirm password").fill(PASSWORD + "!")
-    page.get_by_role("button", name="Create account").click()
+    follow(page.get_by_role("button", name="Create account"))
     assert page.get_by_label("Confirm password").get_attribute("aria-invalid") == "true"
     assert page.get_by_label("Email").get_attribute("aria-invalid") is None
 
@@ -82,17 +84,17 @@ def test_password_reset_from_the_mailed_link(site, page_without_js, browser):
     page = page_without_js
     sign_up(page, site, "reset@example.com")
     page.goto(site.url + "/api/auth/signout")
-    page.get_by_role("button", name="Sign out").click()
+    follow(page.get_by_role("button", name="Sign out"))
 
     page.goto(site.url + "/account/reset")
     page.get_by_label("Email").fill("reset@example.com")
-    page.get_by_role("button", name="Send reset link").click()
+    follow(page.get_by_role("button", name="Send reset link"))
     assert "if an account exists" in page.inner_text("main").lower()
 
     open_latest_link(page, site, "reset|password")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label(re.compile("Confirm", re.I)).fill(NEW_PASSWORD)
-    page.get_by_role("button", name=re.compile("password", re.I)).click()
+    follow(page.get_by_role("button", name=re.compile("password", re.I)))
 
     page.goto(site.url + "/api/auth/signin")
     form = page.locator("form").filter(
@@ -100,7 +102,7 @@ def test_password_reset_from_the_mailed_link(site, page_without_js, browser):
     )
     form.get_by_label("Email").fill("reset@example.com")
     form.get_by_label("Password").fill(PASSWORD)
-    form.get_by_role("button").click()
+    follow(form.get_by_role("button"))
     assert "error=CredentialsSignin" in page.url
 
     form = page.locator("form").filter(
@@ -108,6 +110,6 @@ def test_password_reset_from_the_mailed_link(site, page_without_js, browser):
     )
     form.get_by_label("Email").fill("reset@example.com")
     form.get_by_label("Password").fill(NEW_PASSWORD)
-    form.get_by_role("button").click()
+    follow(form.get_by_role("button"))
     assert page.url == site.url + "/"
     assert "reset@example.com" in page.inner_text("main")

@@ -10,6 +10,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.support import follow
 from tests.shipped.server import shipped  # noqa: F401 - pserve on development.ini
 from tests.shipped.support import MAIL_TIMEOUT, PASSWORD, unique_email
 
@@ -18,8 +19,8 @@ SIGNED_OUT = "You are not signed in."
 
 
 def sign_out(page: Page) -> None:
-    page.locator("header").get_by_role("link", name="Sign out").click()
-    page.locator("form[action$='/api/auth/signout']").get_by_role("button").click()
+    follow(page.locator("header").get_by_role("link", name="Sign out"))
+    follow(page.locator("form[action$='/api/auth/signout']").get_by_role("button"))
     expect(page.locator("main")).to_contain_text(SIGNED_OUT)
 
 
@@ -33,7 +34,7 @@ def open_mail_link(page: Page, base_url: str, address: str, fragment: str) -> No
         assert time.monotonic() < deadline, f"no mail to {address} in /dev/mail"
         page.wait_for_timeout(250)
         page.reload()
-    mail.locator(f"a[href*='{fragment}']").first.click()
+    follow(mail.locator(f"a[href*='{fragment}']").first)
 
 
 def test_sign_up_sign_out_sign_in_and_magic_link(page: Page, shipped):  # noqa: F811
@@ -46,16 +47,16 @@ def test_sign_up_sign_out_sign_in_and_magic_link(page: Page, shipped):  # noqa: 
     signup.locator("[name=email]").fill(email)
     signup.locator("[name=password]").fill(PASSWORD)
     signup.locator("[name=password_confirm]").fill(PASSWORD)
-    signup.locator("[type=submit]").click()
+    follow(signup.locator("[type=submit]"))
     expect(main).to_contain_text(SIGNED_IN)
 
     sign_out(page)
 
-    page.locator("header").get_by_role("link", name="Sign in").click()
+    follow(page.locator("header").get_by_role("link", name="Sign in"))
     credentials = page.locator("form[action$='/api/auth/callback/credentials']")
     credentials.locator("[name=email]").fill(email)
     credentials.locator("[name=password]").fill(PASSWORD)
-    credentials.get_by_role("button").click()
+    follow(credentials.get_by_role("button"))
     expect(main).to_contain_text(SIGNED_IN)
     expect(main).to_contain_text(email)
 
@@ -65,7 +66,7 @@ def test_sign_up_sign_out_sign_in_and_magic_link(page: Page, shipped):  # noqa: 
     page.goto(f"{shipped.url}/api/auth/signin")
     email_form = page.locator("form[action$='/api/auth/signin/email']")
     email_form.locator("[name=email]").fill(magic)
-    email_form.get_by_role("button").click()
+    follow(email_form.get_by_role("button"))
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     open_mail_link(page, shipped.url, magic, "/api/auth/callback/email")
