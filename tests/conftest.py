@@ -242,24 +242,31 @@ def testapp(make_app) -> TestApp:
 
 # live servers ------------------------------------------------------------------
 def free_port() -> int:
+    """A port nothing listens on now (another process may take it before you
+    do: for a server of this process, prefer ``bound_socket``)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def bound_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1, for ``LiveServer(sock=)``:
+    the port is known before the app is built and no one can take it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class LiveServer:
     """A real waitress server on 127.0.0.1 in a thread."""
 
-    def __init__(self, wsgi, threads: int = 8, port: int = 0) -> None:
+    def __init__(self, wsgi, threads: int = 8, sock: socket.socket | None = None):
         from waitress.server import create_server
 
         self.wsgi = wsgi
+        where = {"sockets": [sock]} if sock else {"host": "127.0.0.1", "port": 0}
         self.server = create_server(
-            wsgi,
-            host="127.0.0.1",
-            port=port,
-            threads=threads,
-            clear_untrusted_proxy_headers=True,
+            wsgi, threads=threads, clear_untrusted_proxy_headers=True, **where
         )
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
@@ -297,9 +304,10 @@ class LiveServer:
 def start_live_server(make_wsgi, overrides: dict) -> LiveServer:
     """Build the app with ``overrides`` and serve it; ``auth.url`` defaults to
     the server's URL (the port is chosen first, so the app can know it)."""
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     overrides = {"auth__url": f"http://127.0.0.1:{port}", **overrides}
-    return LiveServer(make_wsgi(**overrides), port=port).__enter__()
+    return LiveServer(make_wsgi(**overrides), sock=sock).__enter__()
 
 
 @pytest.fixture

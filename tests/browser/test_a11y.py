@@ -33,7 +33,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from app import main
 from tests.browser.support import follow
-from tests.conftest import BASE_SETTINGS, ROOT, LiveServer, free_port, migrate
+from tests.conftest import BASE_SETTINGS, ROOT, LiveServer, bound_socket, migrate
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -104,7 +104,8 @@ def axe_source() -> str:
 def serve(directory: Path, **overrides: str) -> Iterator[LiveServer]:
     url = f"sqlite:///{directory / 'site.sqlite'}"
     migrate(url)
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     settings = {
         **BASE_SETTINGS,
         "auth.url": f"http://127.0.0.1:{port}",
@@ -117,7 +118,7 @@ def serve(directory: Path, **overrides: str) -> Iterator[LiveServer]:
     }
     wsgi = main({}, **settings)
     try:
-        with LiveServer(wsgi, port=port) as server:
+        with LiveServer(wsgi, sock=sock) as server:
             yield server
     finally:
         wsgi.registry["db_engine"].dispose()

@@ -23,7 +23,7 @@ import pytest
 
 from app import main
 from app.site.views import RETRY_AFTER, UNAVAILABLE
-from tests.conftest import BASE_SETTINGS, LiveServer, free_port, migrate
+from tests.conftest import BASE_SETTINGS, LiveServer, bound_socket, migrate
 from tests.shipped.support import PASSWORD, Visitor, unique_email
 
 pytestmark = pytest.mark.live
@@ -39,7 +39,8 @@ def errors(caplog):
 @pytest.fixture(params=["database", "jwt"])
 def site(request, throwaway_postgres, tmp_path):
     migrate(throwaway_postgres.url)
-    port = free_port()
+    sock = bound_socket()
+    port = sock.getsockname()[1]
     settings = {
         **BASE_SETTINGS,
         "auth.url": f"http://127.0.0.1:{port}",
@@ -51,7 +52,7 @@ def site(request, throwaway_postgres, tmp_path):
         "mail.queue_path": str(tmp_path / "mail-queue"),  # signup mail waits there
     }
     wsgi = main({}, **settings)
-    with LiveServer(wsgi, port=port) as server:
+    with LiveServer(wsgi, sock=sock) as server:
         yield server
     wsgi.registry["db_engine"].dispose()
 
