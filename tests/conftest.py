@@ -16,6 +16,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import random
 import socket
 import threading
 import time
@@ -241,12 +242,24 @@ def testapp(make_app) -> TestApp:
 
 
 # live servers ------------------------------------------------------------------
+# Ports for servers the tests start in other processes, below Linux's ephemeral
+# range (32768-60999 by default): the kernel gives those to every outgoing
+# connection, so a port picked there can be taken before the server binds it.
+SERVER_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    """A port nothing listens on now (another process may take it before you
-    do: for a server of this process, prefer ``bound_socket``)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, outside the ephemeral range. For a server
+    in this process, prefer ``bound_socket`` (no one can take it meanwhile)."""
+    for _ in range(100):
+        port = random.choice(SERVER_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SERVER_PORTS}")
 
 
 def bound_socket() -> socket.socket:
