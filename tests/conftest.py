@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gc
 import os
 import random
 import socket
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyramid_jinja2
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -53,6 +57,12 @@ BASE_SETTINGS = {
     "mail.default_sender": "Authsite <no-reply@example.test>",
     "ratelimit.enabled": "false",
     "registration.site_name": "Authsite",
+    # Each test builds its own apps, and each app its own Jinja environment:
+    # keep compiled templates across them (keyed by the source's checksum).
+    "jinja2.bytecode_caching": "true",
+    "jinja2.bytecode_caching_directory": str(
+        Path(tempfile.gettempdir()) / f"authsite-tests-jinja2-{os.getuid()}"
+    ),
 }
 
 
@@ -391,3 +401,29 @@ def smtp_server(app_settings) -> Iterator[SMTPSink]:
         yield sink
     finally:
         controller.stop()
+
+
+class _FramesOnly:
+    """What pyramid_jinja2's ``includeme`` needs of ``inspect`` to find its
+    caller's package: the frames. ``inspect.stack()`` also reads the source
+    line of every frame, about 20 ms under pytest's deep stacks, in every app
+    a test builds."""
+
+    @staticmethod
+    def stack():
+        frame = sys._getframe(1)
+        while frame is not None:
+            yield (frame,)
+            frame = frame.f_back
+
+
+def pytest_sessionstart(session):
+    Path(BASE_SETTINGS["jinja2.bytecode_caching_directory"]).mkdir(exist_ok=True)
+    pyramid_jinja2._PackageFinder.inspect = _FramesOnly
+    # Every test builds whole apps (Pyramid configurators, thousands of small
+    # objects each): with the interpreter's default thresholds the cyclic
+    # collector runs all the time and rescans everything imported so far. Move
+    # what exists at start into the permanent generation and collect less
+    # often; memory stays bounded (each test's apps are dropped after it).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)

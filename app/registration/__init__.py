@@ -98,7 +98,6 @@ def includeme(config) -> None:
     from app.registration.passwords import (
         PasswordHasher,
         PasswordPolicy,
-        load_common_passwords,
     )
     from app.registration.ratelimit import RateLimiter
     from app.registration.resources import (
@@ -132,10 +131,9 @@ def includeme(config) -> None:
     config.include("pyramid_services")
     config.include("app.resources")
 
-    # Start-up singletons: the common-password list is read once, here.
+    # Singletons of the app; the policy reads the common-password list once.
     config.register_service(
         PasswordPolicy(
-            load_common_passwords(),
             min_length=settings.password_min_length,
             max_length=settings.password_max_length,
             site_name=settings.site_name,

@@ -25,6 +25,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 from passlib.context import CryptContext
@@ -115,17 +116,19 @@ MIN_WORD = 4  # pieces of an email's local part shorter than this are not checke
 
 @implementer(IPasswordPolicy)
 class PasswordPolicy:
-    """SP 800-63B password rules; holds the common-password list (loaded once)."""
+    """SP 800-63B password rules; holds the common-password list: the one
+    given, else the shipped one, read at the first check (a process that
+    checks no password never reads it)."""
 
     def __init__(
         self,
-        common: frozenset[str],
+        common: frozenset[str] | None = None,
         *,
         min_length: int = 8,
         max_length: int = 128,
         site_name: str = "",
     ) -> None:
-        self.common = common
+        self._common = common
         self.min_length = min_length
         self.max_length = max_length
         self.site_words = tuple(
@@ -137,6 +140,10 @@ class PasswordPolicy:
             if len(w) >= 3
         )
         self.site_name = site_name
+
+    @cached_property
+    def common(self) -> frozenset[str]:
+        return self._common if self._common is not None else load_common_passwords()
 
     def check(self, password: str, email: str | None = None) -> Refusal | None:
         """The first rule ``password`` breaks, or ``None`` when it is acceptable."""

@@ -108,3 +108,10 @@ def test_the_dummy_costs_a_real_verification_and_matches_nothing():
     assert hasher._dummy != real
     assert hasher.verify_dummy("any password at all") is False
     assert hasher.context.verify("", hasher._dummy) is False
+
+
+def test_a_policy_given_no_list_reads_the_shipped_one_at_its_first_check():
+    policy = PasswordPolicy()
+    assert "common" not in vars(policy)  # not read yet
+    assert policy.check("iloveyou1").code == "common"
+    assert policy.common == load_common_passwords()
