@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import queries, scale
+from bench import queries, scale, session_read
 from bench.common import Expect, Request, Server, database, load
 from bench.session_read import EMAIL, PASSWORD, csrf, sign_up
+from tests.bench_smoke.test_session_read import check_session_read
 
 
 def tiny(**overrides) -> argparse.Namespace:
@@ -27,13 +28,27 @@ def tiny(**overrides) -> argparse.Namespace:
     return argparse.Namespace(**{**options, **overrides})
 
 
-def test_the_whole_command_on_one_database(db_backend, postgres_url):
+def test_the_whole_command_on_every_database(request, monkeypatch, postgres_url):
+    """One run over every backend, as ``python -m bench.scale`` does; each
+    session-read run is checked as it is handed to the summary."""
+    kinds = [k.strip() for k in request.config.getoption("--db").split(",")]
+    runs = []
+
+    def measure(*args, **kwargs):
+        runs.append(real_measure(*args, **kwargs))
+        return runs[-1]
+
+    real_measure = session_read.measure
+    monkeypatch.setattr(session_read, "measure", measure)
     echoed: list[str] = []
 
     text = scale.run(
-        tiny(), [db_backend], "test", postgres_url=postgres_url, echo=echoed.append
+        tiny(), kinds, "test", postgres_url=postgres_url, echo=echoed.append
     )
 
+    assert [run.options["database"] for run in runs] == kinds
+    for run in runs:
+        check_session_read(run, rounds=1, requests=30)
     assert "== summary ==" in text
     for label in (
         "session read req/s, jwt",
@@ -47,7 +62,8 @@ def test_the_whole_command_on_one_database(db_backend, postgres_url):
         "two processes / one",
     ):
         assert label in text
-    assert any(line.startswith("sign-in (") for line in echoed)
+    for kind in kinds:
+        assert any(line.startswith(f"sign-in ({kind}, ") for line in echoed)
     # two processes against one ran (a failed load would have stopped it)
     assert "session read: " in text and "sign-in:      " in text
 
