@@ -426,4 +426,4 @@ def pytest_sessionstart(session):
     # what exists at start into the permanent generation and collect less
     # often; memory stays bounded (each test's apps are dropped after it).
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(20_000, 10, 10)
