@@ -22,8 +22,21 @@ from app.auth.interfaces import (
 from app.auth.models import Account, Session, User, VerificationToken
 from app.auth.models import SessionRecord as RecordRow
 
+# The columns, not the mapped objects: the read builds its own dataclasses,
+# and loading two ORM instances per read cost more than the query.
 _SESSION_AND_USER = (
-    select(Session, User, RecordRow.id, RecordRow.last_seen)
+    select(
+        Session.session_token,
+        Session.user_id,
+        Session.expires,
+        Session.created,
+        RecordRow.id,
+        RecordRow.last_seen,
+        User.email,
+        User.name,
+        User.image,
+        User.email_verified,
+    )
     .join(User, Session.user_id == User.id)
     .outerjoin(RecordRow, RecordRow.session_id == Session.id)
     .where(Session.session_token == bindparam("session_token"))
@@ -184,17 +197,11 @@ class SQLAlchemyAdapter:
         ).first()
         if found is None:
             return None
-        session, user, record_id, last_seen = found
+        (token, user_id, expires, created, record_id, last_seen) = found[:6]
+        (email, name, image, email_verified) = found[6:]
         return (
-            AdapterSession(
-                session.session_token,
-                str(session.user_id),
-                session.expires,
-                session.created,
-                record_id,
-                last_seen,
-            ),
-            _user(user),
+            AdapterSession(token, str(user_id), expires, created, record_id, last_seen),
+            AdapterUser(str(user_id), email, name, image, email_verified),
         )
 
     def update_session(
