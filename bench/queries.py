@@ -13,7 +13,8 @@ session a few times through webtest. For each read it records:
   check-outs;
 - on PostgreSQL, the round trips: the app connects through a forwarder on
   127.0.0.1 that counts the client's writes (each query psycopg sends is one
-  write: the pool's pre-ping ``;``, ``BEGIN``, the ``SELECT``, ``ROLLBACK``).
+  write: ``BEGIN``, the ``SELECT``, ``ROLLBACK``; and the pool's pre-ping ``;``
+  where ``sqlalchemy.pool_pre_ping`` is on).
 
 The first read of each case is left out (it warms the caches). No timing.
 """

@@ -71,11 +71,26 @@ def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
         _sqlite_recipe(engine)
     else:
         # A real bool: SQLAlchemy would take the string "false" as true.
+        # Off by default: a pooled connection the server dropped (a restart)
+        # fails its first statement, SQLAlchemy then discards the pool's
+        # older connections, and the request is retried on a fresh one
+        # (below). Pinging before every check-out would cost each request a
+        # round trip to find the same thing out.
         options[prefix + "pool_pre_ping"] = SettingsReader(settings).flag(
-            prefix + "pool_pre_ping", True
+            prefix + "pool_pre_ping", False
         )
         engine = engine_from_config(options, prefix)
+        _retry_after_disconnect(engine)
     return engine
+
+
+def _retry_after_disconnect(engine: Engine) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        # The connection was lost (the server restarted or closed it): the
+        # whole request is tried again (pyramid_retry, ``retry.attempts``).
+        if context.is_disconnect:
+            mark_error_retryable(context.sqlalchemy_exception)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -130,6 +130,23 @@ def test_the_same_process_serves_again_after_a_restart(
     assert errors() == []
 
 
+def test_pooled_connections_lost_in_a_restart_cost_no_request(
+    site, throwaway_postgres, errors
+):
+    """The pool holds connections the restart closed; nothing pings them
+    before use (``pool_pre_ping`` is off): the first statement finds the loss,
+    the pool is emptied and the request is tried again on a new connection."""
+    visitor = signed_in(site)
+    assert visitor.get("/").status_code == 200  # a pooled connection exists
+
+    throwaway_postgres.restart()
+
+    home = visitor.get("/")
+    assert home.status_code == 200 and "You are signed in as" in home.text
+    assert visitor.session()["user"]["email"] == visitor.email
+    assert errors() == []
+
+
 def test_requests_during_a_restart_are_served_or_503(site, throwaway_postgres, errors):
     """Four clients keep reading pages and the session while PostgreSQL
     restarts twice under them."""

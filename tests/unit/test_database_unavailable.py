@@ -91,13 +91,14 @@ def test_other_errors_are_not_unavailable():
     assert not database_unavailable(ValueError("database is locked"))
 
 
-@pytest.mark.parametrize(("value", "expected"), [("false", False), ("true", True)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, False), ("false", False), ("true", True)]
+)
 def test_pool_pre_ping_setting_is_read_as_a_flag(value, expected):
-    engine = get_engine(
-        {
-            "sqlalchemy.url": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-            "sqlalchemy.pool_pre_ping": value,
-        }
-    )
+    settings = {"sqlalchemy.url": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    if value is not None:
+        settings["sqlalchemy.pool_pre_ping"] = value
+
+    engine = get_engine(settings)
 
     assert engine.pool._pre_ping is expected
