@@ -62,7 +62,7 @@ lint: $(VENV)/.installed-test
 COVERAGE_FLOOR ?= 92
 
 test: $(VENV)/.installed-test chromium $(AXE) lint
-	$(BIN)/pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.scale
