@@ -20,7 +20,6 @@ import os
 import random
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,11 +57,9 @@ BASE_SETTINGS = {
     "ratelimit.enabled": "false",
     "registration.site_name": "Authsite",
     # Each test builds its own apps, and each app its own Jinja environment:
-    # keep compiled templates across them (keyed by the source's checksum).
+    # keep compiled templates across them (keyed by the source's checksum), in
+    # Jinja's own per-user directory, which it creates 0700 and checks is ours.
     "jinja2.bytecode_caching": "true",
-    "jinja2.bytecode_caching_directory": str(
-        Path(tempfile.gettempdir()) / f"authsite-tests-jinja2-{os.getuid()}"
-    ),
 }
 
 
@@ -418,7 +415,6 @@ class _FramesOnly:
 
 
 def pytest_sessionstart(session):
-    Path(BASE_SETTINGS["jinja2.bytecode_caching_directory"]).mkdir(exist_ok=True)
     pyramid_jinja2._PackageFinder.inspect = _FramesOnly
     # Every test builds whole apps (Pyramid configurators, thousands of small
     # objects each): with the interpreter's default thresholds the cyclic

@@ -89,6 +89,9 @@ def _retry_after_disconnect(engine: Engine) -> None:
     def _on_error(context):
         # The connection was lost (the server restarted or closed it): the
         # whole request is tried again (pyramid_retry, ``retry.attempts``).
+        # Lost during COMMIT, the first attempt's writes may have landed; the
+        # retry then meets them as it would another request's (an email
+        # already taken, a link already used), never a half-written state.
         if context.is_disconnect:
             mark_error_retryable(context.sqlalchemy_exception)
 
