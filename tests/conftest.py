@@ -72,6 +72,12 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_collection_modifyitems(items):
+    # The few tests of tens of seconds go first: started last, one of them
+    # would run alone on one worker while the others sit idle.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def runs_no_sql(node) -> bool:
     """Marked ``no_database`` (a test or its module), and not ``database`` itself."""
     return (

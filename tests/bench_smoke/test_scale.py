@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from bench import queries, scale, session_read
 from bench.common import Expect, Request, Server, database, load
 from bench.session_read import EMAIL, PASSWORD, csrf, sign_up
@@ -28,6 +30,7 @@ def tiny(**overrides) -> argparse.Namespace:
     return argparse.Namespace(**{**options, **overrides})
 
 
+@pytest.mark.slow
 def test_the_whole_command_on_every_database(request, monkeypatch, postgres_url):
     """One run over every backend, as ``python -m bench.scale`` does; each
     session-read run is checked as it is handed to the summary."""

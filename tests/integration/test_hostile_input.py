@@ -368,6 +368,7 @@ def secrets(server) -> Secrets:
     )
 
 
+@pytest.mark.slow
 def test_hostile_requests_never_get_a_5xx(server, secrets, caplog):
     caplog.set_level(logging.INFO)
 

@@ -332,6 +332,7 @@ PAGES = (
 )
 
 
+@pytest.mark.slow
 def test_wheel_installs_migrates_and_serves_every_page(site):
     missing = _missing_from(site.wheel)
     imported = _run(

@@ -196,6 +196,7 @@ def test_failed_sign_ins_on_both_processes_count_against_one_limit(clusters):
     assert_no_traceback(cluster)
 
 
+@pytest.mark.slow
 def test_mail_queued_by_both_processes_is_delivered_once(clusters, smtp_sink):
     """Two queue runs at the same time over one queue: repoze.sendmail's
     ``.sending-`` links give each message to one run only."""
