@@ -13,8 +13,10 @@ session a few times through webtest. For each read it records:
   check-outs;
 - on PostgreSQL, the round trips: the app connects through a forwarder on
   127.0.0.1 that counts the client's writes (each query psycopg sends is one
-  write: ``BEGIN``, the ``SELECT``, ``ROLLBACK``; and the pool's pre-ping ``;``
-  where ``sqlalchemy.pool_pre_ping`` is on).
+  write: the database read's autocommitted ``SELECT``; a ``BEGIN`` and
+  ``ROLLBACK`` around work in a transaction; the pool's pre-ping ``;`` where
+  ``sqlalchemy.pool_pre_ping`` is on; and, once, the prepare psycopg sends
+  before a query's fifth run).
 
 The first read of each case is left out (it warms the caches). No timing.
 """

@@ -312,7 +312,10 @@ def includeme(config) -> None:
     )
     config.set_security_policy(AuthSecurityPolicy())
     config.register_service_factory(
-        lambda context, request: SQLAlchemyAdapter(request.dbsession), IAdapter
+        lambda context, request: SQLAlchemyAdapter(
+            lambda: request.dbsession, request.registry.get("db_reads")
+        ),
+        IAdapter,
     )
     config.add_resource_child(settings.base_path, AuthRoot)
 

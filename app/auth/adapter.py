@@ -2,13 +2,36 @@
 
 It works on the request's session (``request.dbsession``), so everything it
 writes commits or rolls back with the request. It flushes, never commits.
+
+One method reads outside it: ``get_session_and_user``, the lookup behind
+every request that carries a database session cookie, runs as a single
+autocommitted ``SELECT`` on a pooled connection of its own when the adapter
+is given ``reads`` (as Auth.js's adapters run it). A request that only reads
+its session then creates no ORM session and opens no transaction: on
+PostgreSQL one round trip instead of three (``BEGIN``, ``SELECT``,
+``ROLLBACK``), and the read's CPU about a third lower (``bench/README.md``).
+The row it reads was committed by the request that signed in, so reading it
+outside this request's transaction changes nothing it can see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session as DBSession
 
 from app.auth.interfaces import (
@@ -81,8 +104,30 @@ def _int_id(user_id: str | int) -> int | None:
 
 
 class SQLAlchemyAdapter:
-    def __init__(self, dbsession: DBSession) -> None:
-        self.db = dbsession
+    """``dbsession`` is the session to work on, or a function that returns it
+    (called at first use). ``reads``, an engine whose connections autocommit,
+    is where ``get_session_and_user`` runs; without it, on the session."""
+
+    def __init__(
+        self,
+        dbsession: DBSession | Callable[[], DBSession],
+        reads: Engine | None = None,
+    ) -> None:
+        self._dbsession = dbsession
+        self.reads = reads
+
+    @cached_property
+    def db(self) -> DBSession:
+        found = self._dbsession
+        return found if isinstance(found, DBSession) else found()
+
+    @contextmanager
+    def _read_connection(self) -> Iterator[Connection]:
+        if self.reads is None:
+            yield self.db.connection()
+        else:
+            with self.reads.connect() as connection:
+                yield connection
 
     # users ---------------------------------------------------------------
     def create_user(
@@ -192,9 +237,10 @@ class SQLAlchemyAdapter:
         self, session_token: str
     ) -> tuple[AdapterSession, AdapterUser] | None:
         # One query, the registry record included (its id and last_seen).
-        found = self.db.execute(
-            _SESSION_AND_USER, {"session_token": session_token}
-        ).first()
+        with self._read_connection() as connection:
+            found = connection.execute(
+                _SESSION_AND_USER, {"session_token": session_token}
+            ).first()
         if found is None:
             return None
         (token, user_id, expires, created, record_id, last_seen) = found[:6]

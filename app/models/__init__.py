@@ -42,9 +42,11 @@ log = logging.getLogger(__name__)
 SQLITE_LOCK_TIMEOUT = 30
 
 #: Request methods that do not change state: their SQLite transactions begin
-#: deferred; the others begin IMMEDIATE (the execution option ``BEGIN``).
+#: deferred; the others begin IMMEDIATE (the execution option ``BEGIN``;
+#: ``AUTOCOMMIT`` there: no transaction, each statement its own).
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 BEGIN = "sqlite_begin"
+AUTOCOMMIT = "AUTOCOMMIT"
 
 
 def database_url(settings: dict) -> str:
@@ -122,8 +124,11 @@ def _sqlite_recipe(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        mode = conn.get_execution_options().get(BEGIN, "")
+        if mode == AUTOCOMMIT:
+            return  # reads that need no transaction (see ``includeme``)
         # IMMEDIATE for requests that may write (see ``includeme``).
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(BEGIN, '')}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context):
@@ -201,6 +206,17 @@ def includeme(config) -> None:
     session_factory = get_session_factory(engine)
     config.registry["dbsession_factory"] = session_factory
     config.registry["db_engine"] = engine
+    # Reads that need no transaction (the session lookup of app.auth's
+    # adapter): the same pool, each statement its own transaction. SQLite's
+    # driver already runs so (the recipe sends BEGIN itself), so there the
+    # connection just does not begin; SQLAlchemy's AUTOCOMMIT level would hand
+    # the connection back in pysqlite's legacy transaction mode.
+    if engine.dialect.name == "sqlite":
+        config.registry["db_reads"] = engine.execution_options(**{BEGIN: AUTOCOMMIT})
+    else:
+        config.registry["db_reads"] = engine.execution_options(
+            isolation_level=AUTOCOMMIT
+        )
     # SQLite: a transaction that reads, then writes cannot wait for another
     # writer (the upgrade fails at once, "database is locked", and so do quick
     # retries). Requests that may write take the write lock when they begin,

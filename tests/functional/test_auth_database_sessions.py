@@ -201,3 +201,26 @@ def test_database_session_signs_people_in_to_site_pages(app):
 
     assert app.get("/members").status_int == 200
     assert "Alice" in app.get("/").text
+
+
+def test_a_session_read_hands_its_connection_back_ready_for_transactions(make_app):
+    """The read runs outside the request's transaction (one autocommitted
+    SELECT); the pooled connection it used must come back to the engine's
+    transactions unchanged, or a later request's rollback would not undo its
+    writes."""
+    app = make_app(
+        **DB_CREDENTIALS, sqlalchemy__pool_size="1", sqlalchemy__max_overflow="0"
+    )
+    sign_in(app)
+    assert app.get("/api/auth/session").json["user"]["email"] == "alice@example.com"
+    engine = app.app.registry["db_engine"]
+
+    with engine.connect() as connection:  # the pool's one connection
+        driver = connection.connection.driver_connection
+        if engine.dialect.name == "sqlite":
+            assert driver.isolation_level is None  # the recipe's own mode
+        else:
+            assert driver.autocommit is False
+        connection.execute(sa.insert(User).values(email="rolled@example.com"))
+        connection.rollback()
+        assert connection.scalar(sa.select(sa.func.count()).select_from(User)) == 1
