@@ -342,6 +342,13 @@ def _client(port, what, jar, count, deadline, expect, start_line, out) -> None:
     out.put((latencies, failures, started, time.perf_counter()))
 
 
+def busy_jiffies() -> tuple[int, int]:
+    """(busy, all) clock ticks of the machine's cores since boot (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # less idle and iowait
+
+
 @dataclass
 class LoadResult:
     requests: int
@@ -349,6 +356,9 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     failures: int
+    #: how many of the machine's cores were busy (servers, clients, kernel,
+    #: database) from the clients' start until the last reported
+    busy_cores: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -380,7 +390,7 @@ def load(
     # still uses, leaving "database disk image is malformed" behind.
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start_line = ctx.Barrier(clients)
+    start_line = ctx.Barrier(clients + 1)  # the clients, and this process
     per_client = max(1, requests // clients)
     deadline = time.monotonic() + max_seconds
     procs = [
@@ -402,8 +412,14 @@ def load(
     for p in procs:
         p.start()
     try:
+        try:
+            start_line.wait(60)
+        except threading.BrokenBarrierError:
+            pass  # a client could not connect: it reports a failure
+        before = busy_jiffies()
         # the clients stop at the deadline; a socket timeout is 30 s more
         results = [out.get(timeout=max_seconds + 60) for _ in procs]
+        after = busy_jiffies()
     except queue.Empty:
         raise RuntimeError("a load client did not report") from None
     finally:
@@ -422,4 +438,7 @@ def load(
         p50_ms=statistics.median(latencies) * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         failures=failures,
+        busy_cores=(os.cpu_count() or 1)
+        * (after[0] - before[0])
+        / max(after[1] - before[1], 1),
     )

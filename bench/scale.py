@@ -31,7 +31,7 @@ import platform
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from bench import queries, session_read
@@ -81,6 +81,11 @@ class TwoVsOne:
     reads_two: list[float]
     signins_one: list[float]
     signins_two: list[float]
+    # busy cores of the machine during each load
+    busy_reads_one: list[float] = field(default_factory=list)
+    busy_reads_two: list[float] = field(default_factory=list)
+    busy_signins_one: list[float] = field(default_factory=list)
+    busy_signins_two: list[float] = field(default_factory=list)
 
     @staticmethod
     def ratio(two: list[float], one: list[float]) -> list[float]:
@@ -186,6 +191,7 @@ def measure_two_vs_one(
                 if result.failures or not result.requests:
                     raise BenchError(f"session read on {which}: failures")
                 getattr(figures, f"reads_{which}").append(result.rps)
+                getattr(figures, f"busy_reads_{which}").append(result.busy_cores)
                 result = load(
                     ports,
                     request,
@@ -198,6 +204,7 @@ def measure_two_vs_one(
                 if result.failures or not result.requests:
                     raise BenchError(f"sign-in on {which}: failures")
                 getattr(figures, f"signins_{which}").append(result.rps)
+                getattr(figures, f"busy_signins_{which}").append(result.busy_cores)
         return figures
     finally:
         for server in servers:
@@ -294,13 +301,27 @@ def summary(
             f"; {statistics.median(two.reads_one):.0f} vs "
             f"{statistics.median(two.reads_two):.0f} req/s"
         )
+        lines.append(_busy_line(two.busy_reads_one, two.busy_reads_two))
         lines.append(
             f"  sign-in:      "
             f"{median_spread(two.ratio(two.signins_two, two.signins_one))}; "
             f"{statistics.median(two.signins_one):.1f} vs "
             f"{statistics.median(two.signins_two):.1f} sign-ins/s"
         )
+        lines.append(_busy_line(two.busy_signins_one, two.busy_signins_two))
     return "\n".join(lines)
+
+
+def _busy_line(one: list[float], two: list[float]) -> str:
+    """The machine's busy cores under each load, and the ceiling that leaves:
+    with the same CPU per request (servers, clients, kernel), two processes
+    can serve at most cores / busy-with-one times what one did."""
+    cores = os.cpu_count() or 1
+    busy = statistics.median(one)
+    return (
+        f"    busy cores of {cores}: {busy:.2f} with one process, "
+        f"{statistics.median(two):.2f} with two (ceiling {cores / busy:.2f}x)"
+    )
 
 
 def _signin_cell(figures: SigninFigures) -> str:

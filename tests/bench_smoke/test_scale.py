@@ -6,6 +6,7 @@ session read, and the summary table. No timing is asserted."""
 from __future__ import annotations
 
 import argparse
+import os
 
 import pytest
 
@@ -69,6 +70,7 @@ def test_the_whole_command_on_every_database(request, monkeypatch, postgres_url)
         assert any(line.startswith(f"sign-in ({kind}, ") for line in echoed)
     # two processes against one ran (a failed load would have stopped it)
     assert "session read: " in text and "sign-in:      " in text
+    assert text.count("busy cores of ") == 2
 
 
 def test_a_refused_sign_in_counts_as_a_failure(db_backend, postgres_url):
@@ -104,6 +106,8 @@ def test_a_refused_sign_in_counts_as_a_failure(db_backend, postgres_url):
     right, wrong = results
     assert (right.requests, right.failures) == (3, 0)
     assert (wrong.requests, wrong.failures) == (3, 3)
+    # the machine's busy cores while the clients ran (a sign-in hashes: > 0)
+    assert 0 < right.busy_cores <= (os.cpu_count() or 1)
 
 
 def test_statements_per_session_read(db_backend, postgres_url):
