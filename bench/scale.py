@@ -313,14 +313,12 @@ def summary(
 
 
 def _busy_line(one: list[float], two: list[float]) -> str:
-    """The machine's busy cores under each load, and the ceiling that leaves:
-    with the same CPU per request (servers, clients, kernel), two processes
-    can serve at most cores / busy-with-one times what one did."""
-    cores = os.cpu_count() or 1
-    busy = statistics.median(one)
+    """The machine's busy cores under each load (medians of the rounds): a
+    load that already keeps every core busy with one process has nothing
+    for a second to use."""
     return (
-        f"    busy cores of {cores}: {busy:.2f} with one process, "
-        f"{statistics.median(two):.2f} with two (ceiling {cores / busy:.2f}x)"
+        f"    busy cores of {os.cpu_count()}: {statistics.median(one):.2f} with one "
+        f"process, {statistics.median(two):.2f} with two"
     )
 
 
