@@ -126,6 +126,7 @@ def test_a_callback_with_a_check_stripped_is_refused(
     assert _count(dbsession, User) == 0
 
 
+@pytest.mark.no_database
 def test_a_provider_without_pkce_or_state_is_refused_at_start_up(make_wsgi):
     """GHSA-7r7x-4c4q-c4qf (CVE-2023-27490) by configuration: a provider whose
     callback neither PKCE nor ``state`` protects is the advisory's missing
@@ -190,6 +191,7 @@ def test_check_cookies_of_one_provider_do_not_satisfy_another(live_app, dbsessio
 
 
 # GHSA-v64w-49xw-qq89 -----------------------------------------------------------------
+@pytest.mark.no_database
 def test_values_of_an_interrupted_flow_are_not_session_tokens(live_app, oidc_provider):
     """GHSA-v64w-49xw-qq89 (CVE-2023-48309): a check cookie as the session.
 
@@ -351,6 +353,7 @@ def test_failed_oauth_callbacks_log_no_secret(live_app, oidc_provider, caplog):
     assert "token endpoint refused: invalid_grant" in _server_log(caplog)
 
 
+@pytest.mark.no_database
 def test_tokens_issued_to_a_failing_callback_are_not_logged(
     live_app, expired_token_provider, caplog
 ):

@@ -129,6 +129,7 @@ def no_secret_in_environment(monkeypatch):
 
 @pytest.mark.parametrize("environment", ["production", "testing"])
 @pytest.mark.parametrize("secret", ["", "too-short", "dev-only-" + "x" * 40])
+@pytest.mark.no_database
 def test_a_missing_or_weak_secret_stops_start_up(
     make_wsgi, no_secret_in_environment, tmp_path, environment, secret
 ):
@@ -181,6 +182,7 @@ def test_a_misconfigured_provider_stops_start_up(make_wsgi, settings):
         make_wsgi(auth__providers="corp", **settings)
 
 
+@pytest.mark.no_database
 def test_an_unreachable_provider_signs_nobody_in(live_app):
     """GHSA-8fpg-xm3f-6cx3 (CVE-2026-73421) at run time: the provider's
     configuration cannot be fetched. The attempt ends on the error page, no

@@ -52,6 +52,7 @@ def test_signup_signs_in_and_the_mailed_link_verifies(site, page_without_js):
     assert "confirmed" in page.inner_text("main").lower()
 
 
+@pytest.mark.no_database
 def test_signup_refusals_are_shown_next_to_their_field(site, page_without_js):
     page = page_without_js
     page.goto(site.url + "/signup")

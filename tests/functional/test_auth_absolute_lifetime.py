@@ -69,6 +69,7 @@ def test_sign_in_stamps_the_sign_in_time(make_app):
     assert claims["exp"] - claims["iat"] == MAX_AGE
 
 
+@pytest.mark.no_database
 def test_replayed_token_past_the_absolute_lifetime_reads_signed_out(make_app):
     # A cookie copied at sign-in and kept alive by renewals: each renewal was
     # valid for max_age, but the sign-in is older than absolute_max_age.
@@ -82,6 +83,7 @@ def test_replayed_token_past_the_absolute_lifetime_reads_signed_out(make_app):
     assert is_deletion(set_cookies(response)[SESSION])
 
 
+@pytest.mark.no_database
 def test_renewal_is_capped_at_the_absolute_lifetime(make_app):
     app = make_app(**CREDENTIALS, **LIMITS)
     auth_time = int(time.time()) - (ABSOLUTE - 600)  # ten minutes left
@@ -97,6 +99,7 @@ def test_renewal_is_capped_at_the_absolute_lifetime(make_app):
     assert parse_iso(response.json["expires"]).replace(microsecond=0) == end
 
 
+@pytest.mark.no_database
 def test_renewal_far_from_the_limit_rolls_max_age(make_app):
     app = make_app(**CREDENTIALS, **LIMITS)
     now = int(time.time())
@@ -108,6 +111,7 @@ def test_renewal_far_from_the_limit_rolls_max_age(make_app):
     assert claims["exp"] - claims["iat"] == MAX_AGE
 
 
+@pytest.mark.no_database
 def test_token_without_auth_time_counts_from_its_iat(make_app):
     # Tokens issued before auth_time existed (and Auth.js's own).
     app = make_app(**CREDENTIALS, **LIMITS)

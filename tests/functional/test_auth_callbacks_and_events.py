@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from app.auth import SessionUpdated, SignedIn, SignedOut
 from tests.functional.support import (
     CREDENTIALS,
@@ -26,6 +28,7 @@ def make(make_app, *includes: str, **settings):
 
 
 # signIn -------------------------------------------------------------------------------
+@pytest.mark.no_database
 def test_signin_callback_false_is_access_denied(make_app):
     app = make(make_app, "deny_signin", "events")
 
@@ -37,6 +40,7 @@ def test_signin_callback_false_is_access_denied(make_app):
     assert events(app, SignedIn) == []
 
 
+@pytest.mark.no_database
 def test_signin_callback_that_raises_is_access_denied_and_logged(make_app, caplog):
     app = make(make_app, "failing_signin")
 
@@ -48,6 +52,7 @@ def test_signin_callback_that_raises_is_access_denied_and_logged(make_app, caplo
     assert "signin callback crashed" in caplog.text
 
 
+@pytest.mark.no_database
 def test_signin_callback_string_redirects_there_without_a_session(make_app):
     app = make(make_app, "signin_redirect")
 
@@ -58,6 +63,7 @@ def test_signin_callback_string_redirects_there_without_a_session(make_app):
     assert SESSION not in set_cookies(response)
 
 
+@pytest.mark.no_database
 def test_signin_callback_string_goes_through_the_redirect_rule(make_app):
     app = make(make_app, "signin_foreign_redirect")
 
@@ -66,6 +72,7 @@ def test_signin_callback_string_goes_through_the_redirect_rule(make_app):
     assert response.location == "http://localhost"
 
 
+@pytest.mark.no_database
 def test_signin_callback_is_not_asked_when_authorize_refuses(make_app):
     app = make(make_app, "deny_signin")
 
@@ -156,6 +163,7 @@ def test_signed_in_event_carries_user_and_account(make_app):
     assert event.request is not None
 
 
+@pytest.mark.no_database
 def test_failed_sign_in_fires_nothing(make_app):
     app = make(make_app, "events")
 
@@ -185,6 +193,7 @@ def test_session_update_fires_session_updated_with_trigger_update(make_app):
     assert [e.trigger for e in events(app, SessionUpdated)] == ["update"]
 
 
+@pytest.mark.no_database
 def test_no_session_no_session_updated(make_app):
     app = make(make_app, "events")
 

@@ -205,6 +205,7 @@ def test_return_redirect_header_answers_the_url_and_keeps_the_session_cookie(app
 
 
 # failure ------------------------------------------------------------------------------
+@pytest.mark.no_database
 def test_wrong_password_redirects_with_credentials_signin_and_code(app, caplog):
     with caplog.at_level(logging.INFO):
         response = sign_in(app, password="wrong")
@@ -216,18 +217,21 @@ def test_wrong_password_redirects_with_credentials_signin_and_code(app, caplog):
     assert "wrong" not in caplog.text  # never log a password
 
 
+@pytest.mark.no_database
 def test_unknown_user_answers_like_a_wrong_password(app):
     response = sign_in(app, "nobody")
 
     assert response.location == f"{SIGNIN}?error=CredentialsSignin&code=credentials"
 
 
+@pytest.mark.no_database
 def test_custom_credentials_signin_subclass_sets_its_code(app):
     response = sign_in(app, "custom")
 
     assert response.location == f"{SIGNIN}?error=CredentialsSignin&code=custom_code"
 
 
+@pytest.mark.no_database
 def test_credentials_signin_with_retry_after_adds_the_header(app):
     response = sign_in(app, "throttled")
 
@@ -243,6 +247,7 @@ def test_failed_sign_in_keeps_an_existing_session(app):
     assert app.get("/api/auth/session").json["user"]["name"] == "Alice Example"
 
 
+@pytest.mark.no_database
 def test_authorize_that_crashes_is_a_configuration_error_and_is_logged(app, caplog):
     with caplog.at_level(logging.INFO):
         response = sign_in(app, "broken")
@@ -251,6 +256,7 @@ def test_authorize_that_crashes_is_a_configuration_error_and_is_logged(app, capl
     assert "authorize crashed" in caplog.text
 
 
+@pytest.mark.no_database
 def test_missing_csrf_token_redirects_with_missing_csrf_before_authorize(app):
     response = app.post(CALLBACK, {"username": "alice", "password": PASSWORD})
 
@@ -259,6 +265,7 @@ def test_missing_csrf_token_redirects_with_missing_csrf_before_authorize(app):
     assert SESSION not in set_cookies(response)
 
 
+@pytest.mark.no_database
 def test_csrf_token_of_another_browser_is_refused(app, make_app):
     other = make_app(**CREDENTIALS)
     token_of_other = csrf_token(other)
@@ -272,6 +279,7 @@ def test_csrf_token_of_another_browser_is_refused(app, make_app):
     assert response.location == f"{SIGNIN}?error=MissingCSRF"
 
 
+@pytest.mark.no_database
 def test_get_on_the_credentials_callback_is_a_configuration_error(app):
     response = app.get(CALLBACK, params={"username": "alice", "password": PASSWORD})
 
@@ -280,6 +288,7 @@ def test_get_on_the_credentials_callback_is_a_configuration_error(app):
     assert calls(app) == []
 
 
+@pytest.mark.no_database
 def test_callback_of_an_unknown_provider_is_a_configuration_error(app):
     token = csrf_token(app)
 
@@ -288,6 +297,7 @@ def test_callback_of_an_unknown_provider_is_a_configuration_error(app):
     assert response.location == "http://localhost/api/auth/error?error=Configuration"
 
 
+@pytest.mark.no_database
 def test_callback_without_provider_is_a_configuration_error(app):
     response = app.get("/api/auth/callback")
 

@@ -34,6 +34,7 @@ def alerts(page) -> list[str]:
     return [a.get_text(" ", strip=True) for a in page.html.select('[role="alert"]')]
 
 
+@pytest.mark.no_database
 def test_a_code_with_a_message_shows_it_and_others_the_generic_one(make_app):
     browser = make_app(pyramid__includes=f"{HERE}.include_locked")
     token = browser.get("/api/auth/csrf").json["csrfToken"]
@@ -52,11 +53,13 @@ def test_a_code_with_a_message_shows_it_and_others_the_generic_one(make_app):
     ]
 
 
+@pytest.mark.no_database
 def test_two_messages_for_one_code_conflict_at_start_up(make_app):
     with pytest.raises(ConfigurationConflictError):
         make_app(pyramid__includes=f"{HERE}.include_locked {HERE}.include_locked_again")
 
 
+@pytest.mark.no_database
 def test_a_code_needs_a_message(make_app):
     with pytest.raises(ConfigurationError, match="needs a code and a message"):
         make_app(pyramid__includes=f"{HERE}.include_no_message")

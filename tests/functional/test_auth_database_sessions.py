@@ -152,6 +152,7 @@ def test_unknown_token_answers_null_and_clears_the_cookie(app, dbsession):
     assert is_deletion(set_cookies(response)[SESSION])
 
 
+@pytest.mark.no_database
 def test_overlong_token_is_no_session(app):
     response = app.get(
         "/api/auth/session", headers={"Cookie": f"{SESSION}={'a' * 300}"}

@@ -61,6 +61,7 @@ def test_forged_host_headers_do_not_reach_the_mailed_link(make_app, smtp_server)
 
 
 @pytest.mark.parametrize("env", ["testing", "production"])
+@pytest.mark.no_database
 def test_email_provider_without_auth_url_stops_start_up(make_wsgi, env, tmp_path):
     with pytest.raises(ConfigurationError) as info:
         make_wsgi(
@@ -77,6 +78,7 @@ def test_email_provider_without_auth_url_stops_start_up(make_wsgi, env, tmp_path
     assert "Host header" in message
 
 
+@pytest.mark.no_database
 def test_without_an_email_provider_auth_url_may_stay_unset(make_wsgi):
     # The core does not ask for it; the site still does, because the
     # registration package mails verification and reset links.

@@ -68,6 +68,7 @@ ALICE = {
 
 
 # no session ---------------------------------------------------------------------------
+@pytest.mark.no_database
 def test_no_cookie_answers_200_null_with_no_cache_headers(app):
     response = app.get("/api/auth/session")
 
@@ -78,6 +79,7 @@ def test_no_cookie_answers_200_null_with_no_cache_headers(app):
         assert response.headers[name] == value
 
 
+@pytest.mark.no_database
 def test_no_cookie_sets_the_csrf_cookie_and_touches_no_session_cookie(app):
     response = app.get("/api/auth/session")
 
@@ -100,6 +102,7 @@ def test_signed_in_session_answers_user_and_expires(app):
     }
 
 
+@pytest.mark.no_database
 def test_expires_is_iso_with_milliseconds_and_now_plus_max_age(app):
     cookie = mint(ALICE, max_age=10 * 86400)  # the token's own exp is irrelevant
     before = dt.datetime.now(dt.UTC)
@@ -112,6 +115,7 @@ def test_expires_is_iso_with_milliseconds_and_now_plus_max_age(app):
     assert before + window - dt.timedelta(milliseconds=1) <= expires <= after + window
 
 
+@pytest.mark.no_database
 def test_each_read_reissues_the_cookie_with_rolled_expires_and_a_fresh_token(app):
     cookie = mint(ALICE, now=time.time() - 600)
 
@@ -146,6 +150,7 @@ def test_two_reads_give_two_different_tokens(app):
     assert decode(cookie_value(first))["jti"] != decode(cookie_value(second))["jti"]
 
 
+@pytest.mark.no_database
 def test_missing_claims_are_omitted_not_null(app):
     cookie = mint({"sub": "42", "email": "only@example.com"})
 
@@ -154,6 +159,7 @@ def test_missing_claims_are_omitted_not_null(app):
     assert body["user"] == {"email": "only@example.com"}
 
 
+@pytest.mark.no_database
 def test_session_read_also_sets_missing_init_cookies(app):
     cookie = mint(ALICE)
 
@@ -165,6 +171,7 @@ def test_session_read_also_sets_missing_init_cookies(app):
 
 
 # unusable cookies ---------------------------------------------------------------------
+@pytest.mark.no_database
 def test_expired_cookie_answers_null_and_clears_it(app):
     cookie = mint(ALICE, max_age=60, now=time.time() - 3600)
 
@@ -174,6 +181,7 @@ def test_expired_cookie_answers_null_and_clears_it(app):
     assert set_cookies(response)[SESSION] == CLEARED
 
 
+@pytest.mark.no_database
 def test_tampered_cookie_answers_null_and_clears_it(app):
     cookie = mint(ALICE)
     head, ek, iv, ciphertext, tag = cookie.split(".")
@@ -187,6 +195,7 @@ def test_tampered_cookie_answers_null_and_clears_it(app):
     assert set_cookies(response)[SESSION] == CLEARED
 
 
+@pytest.mark.no_database
 def test_cookie_of_another_secret_answers_null_and_clears_it(app):
     cookie = mint(ALICE, secret="some-other-secret-" + "z" * 30)
 
@@ -196,6 +205,7 @@ def test_cookie_of_another_secret_answers_null_and_clears_it(app):
     assert set_cookies(response)[SESSION] == CLEARED
 
 
+@pytest.mark.no_database
 def test_cookie_encrypted_for_the_secure_name_is_refused_on_the_plain_name(app):
     cookie = mint(ALICE, salt="__Secure-authjs.session-token")
 
@@ -205,6 +215,7 @@ def test_cookie_encrypted_for_the_secure_name_is_refused_on_the_plain_name(app):
 
 
 # Auth.js-minted cookies ---------------------------------------------------------------
+@pytest.mark.no_database
 def test_cookie_minted_by_authjs_reads_as_its_session(make_app):
     vector = VECTORS[0]
     app = make_app(**CREDENTIALS, **STATELESS, auth__secret=vector["secret"])
@@ -301,6 +312,7 @@ def test_update_accepts_a_form_encoded_body(app):
     assert response.json["user"]["name"] == "Alice Example"
 
 
+@pytest.mark.no_database
 def test_update_without_session_answers_null(app):
     token = csrf_token(app)
 
@@ -310,6 +322,7 @@ def test_update_without_session_answers_null(app):
     assert response.body == b"null"
 
 
+@pytest.mark.no_database
 def test_update_with_an_unusable_session_cookie_clears_it(app):
     token = csrf_token(app)
     jar = {k: v.value for k, v in ((c.name, c) for c in app.cookiejar)}

@@ -21,6 +21,7 @@ def app(make_app):
     return make_app(**CREDENTIALS)
 
 
+@pytest.mark.no_database
 def test_post_signin_without_csrf_token_redirects_with_missing_csrf(app):
     response = app.post(f"/api/auth/signin/{PROVIDER}")
 
@@ -28,6 +29,7 @@ def test_post_signin_without_csrf_token_redirects_with_missing_csrf(app):
     assert response.location == f"{SIGNIN}?error=MissingCSRF"
 
 
+@pytest.mark.no_database
 def test_post_signin_with_a_wrong_csrf_token_redirects_with_missing_csrf(app):
     csrf_token(app)
 
@@ -36,6 +38,7 @@ def test_post_signin_with_a_wrong_csrf_token_redirects_with_missing_csrf(app):
     assert response.location == f"{SIGNIN}?error=MissingCSRF"
 
 
+@pytest.mark.no_database
 def test_post_signin_with_a_token_but_no_cookie_redirects_with_missing_csrf(
     app, make_app
 ):
@@ -48,6 +51,7 @@ def test_post_signin_with_a_token_but_no_cookie_redirects_with_missing_csrf(
     assert response.location == f"{SIGNIN}?error=MissingCSRF"
 
 
+@pytest.mark.no_database
 def test_post_signin_for_a_credentials_provider_shows_the_signin_page(app):
     token = csrf_token(app)
 
@@ -57,6 +61,7 @@ def test_post_signin_for_a_credentials_provider_shows_the_signin_page(app):
     assert response.location == SIGNIN
 
 
+@pytest.mark.no_database
 def test_post_signin_for_an_unknown_provider_is_a_configuration_error(app):
     # Auth.js 0.41.3, observed (spec §1.6).
     token = csrf_token(app)
@@ -67,6 +72,7 @@ def test_post_signin_for_an_unknown_provider_is_a_configuration_error(app):
     assert response.location == f"{BASE}/error?error=Configuration"
 
 
+@pytest.mark.no_database
 def test_post_signin_without_provider_shows_the_signin_page(app):
     token = csrf_token(app)
 
@@ -75,6 +81,7 @@ def test_post_signin_without_provider_shows_the_signin_page(app):
     assert response.location == SIGNIN
 
 
+@pytest.mark.no_database
 def test_post_signin_accepts_a_json_body(app):
     token = csrf_token(app)
 
@@ -83,6 +90,7 @@ def test_post_signin_accepts_a_json_body(app):
     assert response.location == SIGNIN
 
 
+@pytest.mark.no_database
 def test_get_signin_with_a_provider_is_a_configuration_error(app):
     response = app.get(f"/api/auth/signin/{PROVIDER}")
 
@@ -91,6 +99,7 @@ def test_get_signin_with_a_provider_is_a_configuration_error(app):
 
 
 # X-Auth-Return-Redirect ---------------------------------------------------------------
+@pytest.mark.no_database
 def test_return_redirect_header_answers_200_json_url_and_keeps_location_and_cookies(
     app,
 ):
@@ -111,6 +120,7 @@ def test_return_redirect_header_answers_200_json_url_and_keeps_location_and_cook
     )
 
 
+@pytest.mark.no_database
 def test_return_redirect_header_with_any_value_also_applies_to_errors(app):
     response = app.post(
         f"/api/auth/signin/{PROVIDER}", headers={"X-Auth-Return-Redirect": "true"}
@@ -120,6 +130,7 @@ def test_return_redirect_header_with_any_value_also_applies_to_errors(app):
     assert response.json == {"url": f"{SIGNIN}?error=MissingCSRF"}
 
 
+@pytest.mark.no_database
 def test_without_the_header_the_answer_is_a_302(app):
     token = csrf_token(app)
 

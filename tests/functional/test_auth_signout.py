@@ -33,6 +33,7 @@ def jar(app) -> dict[str, str]:
 
 
 # the page -----------------------------------------------------------------------------
+@pytest.mark.no_database
 def test_signout_page_asks_for_confirmation(app):
     page = app.get("/api/auth/signout")
 
@@ -46,6 +47,7 @@ def test_signout_page_asks_for_confirmation(app):
         assert page.headers[name] == value
 
 
+@pytest.mark.no_database
 def test_signout_page_form_posts_back_with_the_csrf_token(app):
     page = app.get("/api/auth/signout")
 
@@ -106,6 +108,7 @@ def test_post_signout_goes_to_the_body_callback_url(app):
     assert response.location == "http://localhost/bye"
 
 
+@pytest.mark.no_database
 def test_post_signout_falls_back_to_the_callback_url_cookie(app):
     app.get("/api/auth/signout", params={"callbackUrl": "/after"})
 
@@ -114,6 +117,7 @@ def test_post_signout_falls_back_to_the_callback_url_cookie(app):
     assert response.location == "http://localhost/after"
 
 
+@pytest.mark.no_database
 def test_post_signout_refuses_a_foreign_callback_url(app):
     response = app.post(
         "/api/auth/signout",
@@ -123,6 +127,7 @@ def test_post_signout_refuses_a_foreign_callback_url(app):
     assert response.location == "http://localhost"
 
 
+@pytest.mark.no_database
 def test_post_signout_without_session_still_redirects(app):
     response = app.post("/api/auth/signout", {"csrfToken": csrf_token(app)})
 
@@ -168,6 +173,7 @@ def test_post_signout_fires_signed_out_with_the_token(app):
     assert event.session_token is None
 
 
+@pytest.mark.no_database
 def test_post_signout_with_an_unusable_cookie_clears_it(app):
     token = csrf_token(app)
     cookies = {**jar(app), SESSION: "not-a-token"}

@@ -208,6 +208,7 @@ def test_the_default_interval_looks_up_once_then_trusts_the_memo(make_wsgi):
     assert second == []
 
 
+@pytest.mark.no_database
 def test_the_memo_is_bounded(make_wsgi):
     wsgi = make_wsgi(**app_settings_for("jwt"))
     checks = wsgi.registry.getUtility(IAuthCore).session_checks
@@ -310,6 +311,7 @@ def test_ending_every_other_session_keeps_this_one(make_wsgi, dbengine, strategy
     assert kept.address == "192.0.2.0"
 
 
+@pytest.mark.no_database
 def test_signed_out_the_page_asks_to_sign_in(make_app):
     app = make_app(**app_settings_for("jwt"))
 

@@ -25,6 +25,7 @@ def app(make_app):
     return make_app(**CREDENTIALS)
 
 
+@pytest.mark.no_database
 def test_home_page_shows_a_signed_out_visitor_a_sign_in_link(app):
     page = app.get("/")
 
@@ -47,6 +48,7 @@ def test_home_page_shows_who_is_signed_in(app):
     )
 
 
+@pytest.mark.no_database
 def test_members_page_redirects_signed_out_people_to_sign_in_and_back(app):
     response = app.get("/members")
 
@@ -90,6 +92,7 @@ def test_signed_in_people_see_the_members_page(app):
     assert "Members area" in page.text
 
 
+@pytest.mark.no_database
 def test_expired_session_is_signed_out_on_site_pages(app):
     cookie = JWTCodec([TEST_SECRET]).encode(
         {"sub": "1", "name": "Alice"}, salt=SESSION, max_age=60, now=1_000_000_000
@@ -100,6 +103,7 @@ def test_expired_session_is_signed_out_on_site_pages(app):
     assert response.status_int == 302
 
 
+@pytest.mark.no_database
 def test_token_without_subject_is_no_identity(app):
     cookie = JWTCodec([TEST_SECRET]).encode(
         {"name": "Nobody"}, salt=SESSION, max_age=60
@@ -110,6 +114,7 @@ def test_token_without_subject_is_no_identity(app):
     )
 
 
+@pytest.mark.no_database
 def test_post_to_members_when_signed_out_is_refused_not_redirected(app):
     response = app.post("/members", expect_errors=True)
 
@@ -145,6 +150,7 @@ def test_identity_and_authenticated_userid_come_from_the_session(app):
         env["closer"]()
 
 
+@pytest.mark.no_database
 def test_roles_claim_becomes_role_principals(make_app):
     from pyramid.authorization import ACLHelper, Allow
     from pyramid.request import Request

@@ -9,6 +9,7 @@ such a header and answered 500.
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from tests.functional.support import CREDENTIALS, PASSWORD, PROVIDER
@@ -47,6 +48,7 @@ def _location(response: requests.Response) -> str:
     return location
 
 
+@pytest.mark.no_database
 def test_sign_out_to_a_unicode_path_is_percent_encoded(live_server):
     server = live_server(**CREDENTIALS)
 
@@ -73,6 +75,7 @@ def test_sign_in_to_a_unicode_url_is_percent_encoded(live_server):
     assert session["user"]["email"] == "alice@example.com"
 
 
+@pytest.mark.no_database
 def test_unicode_callback_url_on_the_signin_page_is_kept_encoded(live_server):
     server = live_server(**CREDENTIALS)
     client = Client(server.url)
@@ -88,6 +91,7 @@ def test_unicode_callback_url_on_the_signin_page_is_kept_encoded(live_server):
     assert _location(response) == f"{server.url}/%E6%97%A5%E6%9C%AC"
 
 
+@pytest.mark.no_database
 def test_internationalised_host_is_idna_encoded(live_server):
     server = live_server(
         **CREDENTIALS,
@@ -99,6 +103,7 @@ def test_internationalised_host_is_idna_encoded(live_server):
     assert _location(response) == "https://xn--bcher-kva.example/%C3%9F"
 
 
+@pytest.mark.no_database
 def test_host_without_an_idna_form_falls_back_to_the_origin(live_server):
     server = live_server(
         **CREDENTIALS,
@@ -110,6 +115,7 @@ def test_host_without_an_idna_form_falls_back_to_the_origin(live_server):
     assert _location(response) == server.url
 
 
+@pytest.mark.no_database
 def test_redirect_callbacks_judge_the_url_the_browser_will_follow(live_server):
     # U+3002 (IDEOGRAPHIC FULL STOP) is a "." to a browser: the callback
     # sees https://attacker.example/ and can refuse it.

@@ -237,6 +237,7 @@ def test_unusable_address_returns_to_the_signin_page(
     )
 
 
+@pytest.mark.no_database
 def test_signin_page_offers_the_email_form(live_app):
     app = _email_app(live_app, auth__provider__email__name="Magic link")
 

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from webtest import TestApp
 
@@ -86,6 +87,7 @@ def test_mail_queued_while_smtp_is_down_arrives_once_it_is_back(
     assert link_to(reset, "/account/reset/confirm?token=")
 
 
+@pytest.mark.no_database
 def test_a_rolled_back_request_sends_nothing(make_app, mail_queue, smtp_server):
     browser = make_app(**MAIL_VIEW)
 
@@ -100,6 +102,7 @@ def test_a_rolled_back_request_sends_nothing(make_app, mail_queue, smtp_server):
     assert smtp_server.to("kept@example.com") == []
 
 
+@pytest.mark.no_database
 def test_a_request_that_queues_mail_does_not_wait_for_smtp(make_app, mail_queue):
     # mail.port points at a closed port: sending inside the request would fail
     browser = make_app(**MAIL_VIEW)

@@ -249,6 +249,7 @@ def test_refused_code_ends_on_the_error_page(live_app, dbsession, caplog):
 @pytest.mark.parametrize(
     "answer", [{"message": "Bad credentials"}, ["not", "a", "user"]]
 )
+@pytest.mark.no_database
 def test_broken_user_api_ends_on_the_error_page(live_app, answer):
     fake = FakeGitHub(answer, None)
     with serve_wsgi(fake) as url:
@@ -259,6 +260,7 @@ def test_broken_user_api_ends_on_the_error_page(live_app, answer):
     assert done.headers["Location"] == f"{app.url}/api/auth/error?error=Configuration"
 
 
+@pytest.mark.no_database
 def test_authjs_client_gets_the_authorization_url_as_json(make_app):
     # next-auth's signIn() posts with X-Auth-Return-Redirect and follows the URL itself.
     app = make_app(
@@ -286,6 +288,7 @@ def test_authjs_client_gets_the_authorization_url_as_json(make_app):
     assert "authjs.nonce" not in names
 
 
+@pytest.mark.no_database
 def test_on_https_the_check_cookies_are_secure_prefixed(make_app):
     app = make_app(
         auth__url="https://site.example",

@@ -113,6 +113,7 @@ def test_provider_error_with_this_browsers_state_is_oauth_callback_error(
     assert "Try signing in with a different account." in page.text
 
 
+@pytest.mark.no_database
 def test_provider_error_without_check_cookies_is_a_configuration_error(
     live_app, oidc_provider, caplog
 ):
@@ -132,6 +133,7 @@ def test_provider_error_without_check_cookies_is_a_configuration_error(
 
 
 @pytest.mark.parametrize("state", ["forged", ""])
+@pytest.mark.no_database
 def test_tampered_state_is_an_invalid_check(live_app, oidc_provider, caplog, state):
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
@@ -147,6 +149,7 @@ def test_tampered_state_is_an_invalid_check(live_app, oidc_provider, caplog, sta
     assert browser.session() is None
 
 
+@pytest.mark.no_database
 def test_missing_pkce_cookie_is_an_invalid_check(live_app, oidc_provider, caplog):
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
@@ -160,6 +163,7 @@ def test_missing_pkce_cookie_is_an_invalid_check(live_app, oidc_provider, caplog
     assert browser.session() is None
 
 
+@pytest.mark.no_database
 def test_check_cookie_made_for_another_provider_is_refused(
     live_app, oidc_provider, caplog
 ):
@@ -175,6 +179,7 @@ def test_check_cookie_made_for_another_provider_is_refused(
     assert "cookie was made for another provider" in _reasons(caplog)
 
 
+@pytest.mark.no_database
 def test_nonce_not_matching_the_id_token_is_refused(live_app, oidc_provider, caplog):
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
@@ -228,6 +233,7 @@ def test_expired_id_token_is_refused(
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
+@pytest.mark.no_database
 def test_unreachable_provider_ends_on_the_error_page(live_app, caplog):
     app = live_app(**provider_settings("corp", f"http://127.0.0.1:{closed_port()}"))
     browser = Browser(app.url)
@@ -241,6 +247,7 @@ def test_unreachable_provider_ends_on_the_error_page(live_app, caplog):
     assert "There is a problem with the server configuration." in page.text
 
 
+@pytest.mark.no_database
 def test_slow_provider_times_out(live_app, caplog):
     with silent_server() as port:
         app = live_app(
@@ -255,6 +262,7 @@ def test_slow_provider_times_out(live_app, caplog):
     assert "discovery document did not answer within 0.3s" in _reasons(caplog)
 
 
+@pytest.mark.no_database
 def test_provider_down_during_the_callback(live_app, caplog):
     with mock_provider() as provider:
         app = live_app(**provider_settings("corp", provider.url))
@@ -267,6 +275,7 @@ def test_provider_down_during_the_callback(live_app, caplog):
     assert "token endpoint is unreachable" in _reasons(caplog)
 
 
+@pytest.mark.no_database
 def test_slow_token_endpoint_times_out(live_app, oidc_provider, caplog):
     with silent_server() as port:
         app = live_app(
@@ -281,6 +290,7 @@ def test_slow_token_endpoint_times_out(live_app, oidc_provider, caplog):
     assert "token endpoint did not answer within 0.3s" in _reasons(caplog)
 
 
+@pytest.mark.no_database
 def test_discovery_naming_another_issuer_is_refused(live_app, caplog):
     def liar(environ, start_response):
         document = {
@@ -303,6 +313,7 @@ def test_discovery_naming_another_issuer_is_refused(live_app, caplog):
     )
 
 
+@pytest.mark.no_database
 def test_callback_without_code_is_refused(live_app, oidc_provider, caplog):
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from app.auth import AccountLinked, SignedIn, UserCreated
@@ -190,6 +191,7 @@ def test_account_of_another_user_is_refused_while_signed_in(
     assert browser.session()["user"]["email"] == "hal@example.com"
 
 
+@pytest.mark.no_database
 def test_signin_starts_with_checks_in_short_lived_encrypted_cookies(
     live_app, oidc_provider
 ):
@@ -253,6 +255,7 @@ def test_check_cookies_are_cleared_by_the_callback(live_app, oidc_provider):
     assert cookie_header(done, "authjs.session-token")
 
 
+@pytest.mark.no_database
 def test_signin_without_csrf_token_is_refused(live_app, oidc_provider):
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
@@ -266,6 +269,7 @@ def test_signin_without_csrf_token_is_refused(live_app, oidc_provider):
     )
 
 
+@pytest.mark.no_database
 def test_signin_page_and_providers_list_the_oidc_provider(live_app, oidc_provider):
     app = live_app(**provider_settings("corp", oidc_provider.url))
     browser = Browser(app.url)
@@ -338,6 +342,7 @@ def test_database_session_strategy(live_app, oidc_provider, dbsession):
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Session)) == 1
 
 
+@pytest.mark.no_database
 def test_signin_page_offers_every_enabled_provider(live_app, oidc_provider):
     settings = provider_settings("corp", oidc_provider.url)
     settings["auth__providers"] = "corp email"

@@ -24,6 +24,7 @@ from tests.functional.registration.helpers import (
 )
 
 
+@pytest.mark.no_database
 def test_the_account_page_sends_a_signed_out_person_to_sign_in(make_app):
     answer = make_app().get("/account", status=302)
 

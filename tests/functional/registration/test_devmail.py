@@ -31,6 +31,7 @@ def test_dev_mailbox_lists_messages_with_their_links(make_app, tmp_path, dbengin
     assert session(browser)["user"]["email"] == email
 
 
+@pytest.mark.no_database
 def test_dev_mailbox_refuses_paths_outside_the_directory(make_app, tmp_path):
     (tmp_path / "secret.eml").write_text("Subject: secret\n\nno")
     browser = make_app(mail__dev_maildir=str(tmp_path / "mail"), **DEV)
@@ -43,6 +44,7 @@ def test_dev_mailbox_refuses_paths_outside_the_directory(make_app, tmp_path):
         assert browser.get(path, status=404).status_int == 404
 
 
+@pytest.mark.no_database
 def test_no_dev_mailbox_without_a_dev_maildir(make_app):
     make_app(**DEV).get("/dev/mail", status=404)
 
@@ -56,6 +58,7 @@ def test_no_dev_mailbox_in_testing_even_with_a_dev_maildir(make_app, tmp_path):
     assert len(list(maildir.glob("*.eml"))) == 1  # mail is still written there
 
 
+@pytest.mark.no_database
 def test_production_refuses_a_dev_maildir(make_wsgi, tmp_path):
     with pytest.raises(ConfigurationError, match="mail.dev_maildir"):
         make_wsgi(

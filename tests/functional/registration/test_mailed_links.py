@@ -86,6 +86,7 @@ def test_queued_reset_tasks_keep_the_configured_origin(
 
 
 @pytest.mark.parametrize("env", ["testing", "production"])
+@pytest.mark.no_database
 def test_outside_development_the_site_needs_auth_url(make_wsgi, tmp_path, env):
     with pytest.raises(ConfigurationError, match=r"auth\.url \(AUTH_URL\)"):
         make_wsgi(app__env=env, auth__url="", mail__queue_path=str(tmp_path / "queue"))

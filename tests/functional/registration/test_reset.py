@@ -120,6 +120,7 @@ def test_reset_for_an_unknown_email_answers_the_same_and_sends_nothing(
     assert smtp_server.messages[0]["To"] == known
 
 
+@pytest.mark.no_database
 def test_reset_request_with_an_invalid_address_says_so(make_app):
     form = make_app().get("/account/reset").forms[0]
     form["email"] = "no-at-sign"

@@ -31,6 +31,7 @@ def account(smtp_server, make_app, dbengine):
     return email, user_row(dbengine, email)
 
 
+@pytest.mark.no_database
 def test_the_core_sign_in_page_offers_email_and_password(testapp):
     page = testapp.get("/api/auth/signin")
 
@@ -151,6 +152,7 @@ def test_password_is_compared_after_unicode_normalisation(smtp_server, make_app)
     assert response.location == "http://localhost"
 
 
+@pytest.mark.no_database
 def test_the_sign_in_page_links_to_signup_and_reset(testapp):
     page = testapp.get("/api/auth/signin")
 

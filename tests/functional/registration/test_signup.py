@@ -29,6 +29,7 @@ from tests.functional.registration.helpers import (
 )
 
 
+@pytest.mark.no_database
 def test_signup_page_has_labelled_inputs_with_autocomplete(testapp):
     page = testapp.get("/signup")
 
