@@ -9,7 +9,7 @@ autocommitted ``SELECT`` on a pooled connection of its own when the adapter
 is given ``reads`` (as Auth.js's adapters run it). A request that only reads
 its session then creates no ORM session and opens no transaction: on
 PostgreSQL one round trip instead of three (``BEGIN``, ``SELECT``,
-``ROLLBACK``), and the read's CPU about a third lower (``bench/README.md``).
+``ROLLBACK``), and the read's CPU about a fifth lower (``bench/README.md``).
 The row it reads was committed by the request that signed in, so reading it
 outside this request's transaction changes nothing it can see.
 """
