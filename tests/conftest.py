@@ -423,8 +423,9 @@ class _FramesOnly:
 
 def _sort_once(sorter_class) -> None:
     """Pyramid sorts its view derivers and view predicates again for every
-    view it adds (``TopologicalSorter.sorted``), about 40% of building this
-    app, which the tests do some 2,000 times. Keep each sorter's last result
+    view it adds (``TopologicalSorter.sorted``): under coverage about 40% of
+    building this app (77 ms a build, 46 with this), which the tests do some
+    2,000 times. Keep each sorter's last result
     until it is changed (``add`` and ``remove`` are its only mutators)."""
     add, remove, sort = sorter_class.add, sorter_class.remove, sorter_class.sorted
 
