@@ -13,6 +13,7 @@ def main(global_config, **settings):
     with Configurator(settings=settings) as config:
         config.include("app.request")
         config.include("app.security_headers")
+        config.include("app.dev_guard")
         config.include("app.models")
         config.include("app.mail")
         config.include("app.auth")

@@ -396,7 +396,12 @@ def run_mail_task(registry, name: str, payload: bytes) -> None:
     composer = registry[TASKS_KEY][name]
     task = json.loads(payload)
     factory = registry.queryUtility(IRequestFactory, default=Request)
-    with prepare(factory.blank("/", base_url=task["app_url"]), registry) as env:
+    # A POST, as a task may write (a token): on SQLite its transaction then
+    # begins IMMEDIATE, waiting for the write lock, as requests that may write
+    # do; begun deferred, a write after a read fails at once ("database is
+    # locked") if another writer committed in between.
+    blank = factory.blank("/", base_url=task["app_url"], method="POST")
+    with prepare(blank, registry) as env:
         request = env["request"]
         request.root = env["root"]
         with request.tm:

@@ -218,8 +218,10 @@ class AuthFlow:
         mailed a live token on the sender's host. So outside development the
         origin is ``auth.url`` only (start-up refuses an email provider
         without it). In development, where ``auth.url`` is usually unset, the
-        request's origin is used if its host is one of ``auth.dev_hosts``;
-        any other host is a 400.
+        request's origin is used if its host is one of ``auth.dev_hosts``
+        and its port is the one the request reached (``SERVER_PORT``: on a
+        shared machine another user could listen on a port a forged ``Host``
+        names); any other origin is a 400.
         """
         if self.settings.url:
             return self.settings.url
@@ -229,8 +231,11 @@ class AuthFlow:
                 "to build links that are mailed"
             )
         origin = self.origin
-        if urlsplit(origin).hostname not in self.settings.dev_hosts:
-            log.info("link refused for host %r (auth.dev_hosts)", origin[:100])
+        parts = urlsplit(origin)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        served = self.request.environ.get("SERVER_PORT")
+        if parts.hostname not in self.settings.dev_hosts or str(port) != served:
+            log.info("link refused for origin %r (auth.dev_hosts)", origin[:100])
             raise HTTPBadRequest("host not allowed for links")
         return origin
 

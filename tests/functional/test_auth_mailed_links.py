@@ -90,17 +90,38 @@ def test_without_an_email_provider_auth_url_may_stay_unset(make_wsgi):
     assert "email provider" not in message
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [{"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example"}],
-    ids=["host", "x-forwarded-host"],
-)
 def test_development_refuses_a_forged_host_and_mails_nothing(
-    make_app, smtp_server, dbsession, headers
+    make_app, smtp_server, dbsession
 ):
+    # (A forged Host itself is refused at the door: tests/functional/test_dev_guard.py.)
     app = make_app(**EMAIL, app__env="development", auth__url="")
 
-    response = request_link(app, headers=headers)
+    response = request_link(app, headers={"X-Forwarded-Host": "evil.example"})
+
+    assert response.status_int == 400
+    assert "host not allowed for links" in response.text
+    assert smtp_server.messages == []
+    assert tokens(dbsession) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "localhost:9999"},
+        {"Host": "localhost:6543", "X-Forwarded-Host": "localhost:9999"},
+    ],
+    ids=["host", "x-forwarded-host"],
+)
+def test_development_refuses_a_port_the_server_does_not_listen_on(
+    make_app, smtp_server, dbsession, headers
+):
+    """Another user of a shared machine could listen on the forged port and
+    collect the victim's link."""
+    app = make_app(**EMAIL, app__env="development", auth__url="")
+
+    response = request_link(
+        app, headers=headers, extra_environ={"SERVER_PORT": "6543"}
+    )
 
     assert response.status_int == 400
     assert "host not allowed for links" in response.text
@@ -119,7 +140,9 @@ def test_development_refuses_a_forged_host_and_mails_nothing(
 def test_development_links_follow_an_allowed_host(make_app, smtp_server, host, origin):
     app = make_app(**EMAIL, app__env="development", auth__url="")
 
-    response = request_link(app, headers={"Host": host})
+    response = request_link(
+        app, headers={"Host": host}, extra_environ={"SERVER_PORT": "6543"}
+    )
 
     assert (
         response.location
@@ -138,8 +161,10 @@ def test_dev_hosts_setting_replaces_the_allowed_hosts(make_app, smtp_server):
         auth__dev_hosts="dev.test",
     )
 
-    refused = request_link(app, headers={"Host": "localhost"})
-    allowed = request_link(app, headers={"Host": "dev.test:8080"})
+    refused = app.get("/api/auth/csrf", headers={"Host": "localhost"}, status=400)
+    allowed = request_link(
+        app, headers={"Host": "dev.test:8080"}, extra_environ={"SERVER_PORT": "8080"}
+    )
 
     assert refused.status_int == 400
     assert allowed.status_int == 302
@@ -150,7 +175,7 @@ def test_dev_hosts_setting_replaces_the_allowed_hosts(make_app, smtp_server):
 def test_development_with_auth_url_uses_it(make_app, smtp_server):
     app = make_app(**EMAIL, app__env="development", auth__url="http://site.test")
 
-    request_link(app, headers=FORGED)
+    request_link(app, headers={"X-Forwarded-Host": "evil.example"})
 
     [message] = smtp_server.wait_for(1)
     assert link_of(message).startswith("http://site.test/api/auth/callback/email?")

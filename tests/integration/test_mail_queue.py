@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from webtest import TestApp
 
@@ -152,3 +153,34 @@ def test_under_pserve_in_development_a_thread_delivers_the_queue(
 
     # woken as the request ends; no delivery by the test
     assert len(delivered(maildir, mail_queue)) == 1
+
+
+def test_a_mail_task_takes_the_write_lock_when_it_begins(
+    make_app, mail_queue, smtp_server
+):
+    """A reset task reads (the account), then writes (its token). On SQLite a
+    transaction begun deferred that reads, then writes, fails at once
+    ("database is locked") when another writer committed in between; the
+    task's begins IMMEDIATE, waiting for the lock, as a request that may
+    write does."""
+    browser = make_app()
+    owner = unique_email()
+    signup(browser, owner, status=302)
+    request_reset(browser, owner)
+    engine = browser.app.registry["db_engine"]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert mail_queue.deliver(browser) == 0
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+    # the verification mail, and the reset mail the task composed
+    assert link_to(smtp_server.wait_for(2)[-1], "/account/reset/")
+    if engine.dialect.name == "sqlite":
+        assert "BEGIN IMMEDIATE" in statements
+        assert "BEGIN " not in statements  # no deferred transaction
