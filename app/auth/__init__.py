@@ -11,6 +11,11 @@ policy and the SQLAlchemy adapter, and adds three directives:
 - ``config.add_credentials_error(code, message)``: the sign-in page's message
   for a ``CredentialsSignin`` code an ``authorize`` raises.
 
+Every address the site accepts from a person goes through
+:func:`ascii_email` (the domain in its IDNA form, a local part beyond ASCII
+refused with :class:`InvalidEmail`): the email provider's and an
+application's forms alike, so what is stored and mailed is ASCII.
+
 The session registry (both strategies) is reached through
 :func:`list_sessions`, :func:`current_session_id`, :func:`end_session` and
 :func:`end_user_sessions`.
@@ -71,6 +76,7 @@ from app.auth.providers import (
     VerificationRequest,
     provider_from_settings,
 )
+from app.auth.providers.email import InvalidEmail, ascii_email
 from app.auth.sessions import MAX_SESSION_ID, Identity
 from app.auth.settings import AuthSettings, parse_settings
 
@@ -90,6 +96,7 @@ __all__ = [
     "Google",
     "IAdapter",
     "Identity",
+    "InvalidEmail",
     "OAuth2",
     "OAuthAccountNotLinked",
     "OIDC",
@@ -105,6 +112,7 @@ __all__ = [
     "Verification",
     "VerificationRequest",
     "VerificationTokenValue",
+    "ascii_email",
     "auth_settings",
     "current_session_id",
     "default_redirect",

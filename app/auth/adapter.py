@@ -82,8 +82,14 @@ def _record(row: RecordRow) -> SessionRecord:
 
 
 # Built once: statement construction costs more than SQLite's answer, and
-# this one runs on every credentials sign-in.
-_USER_BY_EMAIL = select(User).where(func.lower(User.email) == bindparam("email"))
+# this one runs on every credentials sign-in. lower() on both sides, in SQL:
+# the rule of the unique index uq_users_email_lower, whatever the database's
+# lower() folds (SQLite's only ASCII, PostgreSQL's as its ctype says), so a
+# row the index would refuse a twin of is the row found. (Python's lower()
+# folds more than SQLite's: a row "Élodie@..." was not found even by itself.)
+_USER_BY_EMAIL = select(User).where(
+    func.lower(User.email) == func.lower(bindparam("email"))
+)
 
 
 def _user(row: User) -> AdapterUser:
@@ -148,7 +154,7 @@ class SQLAlchemyAdapter:
         return _user(row) if row else None
 
     def get_user_by_email(self, email: str) -> AdapterUser | None:
-        row = self.db.scalars(_USER_BY_EMAIL, {"email": email.strip().lower()}).first()
+        row = self.db.scalars(_USER_BY_EMAIL, {"email": email.strip()}).first()
         return _user(row) if row else None
 
     def get_user_by_account(

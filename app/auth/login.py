@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import unicodedata
 
 from pyramid.httpexceptions import HTTPFound
 
@@ -30,6 +31,7 @@ from app.auth.events import (
 from app.auth.flow import AuthFlow
 from app.auth.interfaces import AdapterAccount, AdapterUser, UserChanges
 from app.auth.providers.base import SignInOutcome
+from app.auth.providers.email import lower_ascii
 from app.auth.sessions import utcnow
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,9 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
 
     # The provider sets the email only when it has verified the address
     # (see OAuth2.outcome): an unverified one never reaches this point.
-    email = (profile_user.email or "").lower() or None
+    # ASCII letters only, as the provider did (Python's lower() folds letters
+    # SQLite's lower(), the unique index's rule, does not).
+    email = lower_ascii(profile_user.email or "") or None
     if email is not None:
         by_email = store.get_user_by_email(email)
         if by_email is not None:
@@ -153,13 +157,32 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
     # Beyond Auth.js (which stores null): the provider verified the address.
     user = store.create_user(
         email=email,
-        name=profile_user.name,
+        name=_display_name(profile_user.name),
         image=profile_user.image,
         email_verified=utcnow() if email is not None else None,
     )
     request.registry.notify(UserCreated(request, user))
     outcome = _link(flow, store, outcome, user, is_new_user=True)
     return dataclasses.replace(outcome, is_new_user=True)
+
+
+#: text-direction embeddings, overrides and isolates: they reorder the text
+#: shown around a name
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _display_name(name: str | None) -> str | None:
+    """A profile's name as stored: control characters (a NUL is a
+    ``DataError`` in PostgreSQL's text) and text-direction overrides left out,
+    tabs and line breaks made spaces."""
+    if not name:
+        return None
+    kept = "".join(
+        (" " if c.isspace() else "") if unicodedata.category(c) == "Cc" else c
+        for c in name
+        if c not in _BIDI_CONTROLS
+    )
+    return kept.strip() or None
 
 
 def _verify_email(

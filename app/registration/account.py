@@ -220,11 +220,26 @@ class AccountService:
         if wait is not None:
             raise TooManyAttempts(",".join(a for a, _ in pairs), wait)
 
-    def throttle_mail(self, user: AdapterUser, *addresses: str) -> None:
-        """Count a mail-sending change per account and per address mailed."""
+    def throttle_account_mail(self, user: AdapterUser) -> None:
+        """Count a change that mails the account's own address (a password
+        change's notice), per account: only its owner, signed in, adds to
+        that count, and it keeps an account whose address is someone else's
+        (unverified) from mail-bombing them."""
+        self._consume(("account_mail", f"user:{user.id}"))
+
+    def throttle_email_change(self, user: AdapterUser, new_email: str) -> None:
+        """Count an email-change request per account and per new address.
+
+        Neither count is one a signed-out request adds to: the per-address
+        count of reset, magic-link and resend requests (``mail_account`` on
+        :func:`account_key`) is anyone's to fill, and must not hold back a
+        change its owner made. The new address's inbox has a count of its
+        own under ``mail_account``'s limits, of email changes to it from any
+        account; the old address is told through the account's own limit.
+        """
         self._consume(
             ("account_mail", f"user:{user.id}"),
-            *(("mail_account", account_key(a)) for a in addresses if a),
+            ("mail_account", f"email-change:{account_key(new_email)}"),
         )
 
     # passwords -------------------------------------------------------------------
@@ -272,12 +287,15 @@ class AccountService:
 
     # email -----------------------------------------------------------------------
     def request_email_change(self, user: AdapterUser, new_email: str) -> ChangeOutcome:
-        if user.email and user.email.casefold() == new_email.casefold():
+        # "The same address" by the unique index's rule, lower(email) in SQL
+        # (the look-up's), whatever the database folds: Python's casefold()
+        # took "ss@..." for an account's "ß@..." that the index tells apart.
+        existing = self.adapter.get_user_by_email(new_email)
+        if existing is not None and existing.id == user.id:
             return ChangeOutcome("same")
         # Only the newest link works, whatever this request's outcome.
         self.store.delete_tokens(user.id, EMAIL_CHANGE)
-        existing = self.adapter.get_user_by_email(new_email)
-        if existing is not None and existing.id != user.id:
+        if existing is not None:
             if not self.settings.mandatory_verification:
                 log.info("email change refused: address taken user=%s", user.id)
                 return ChangeOutcome("taken")

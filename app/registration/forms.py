@@ -7,17 +7,25 @@ password, so it cannot be echoed back) and one message per field in
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.auth import InvalidEmail, ascii_email
 from app.registration.passwords import PasswordPolicy
 
 MAX_EMAIL = 254
 MAX_NAME = 100
 MAX_FIELD = 4096  # anything longer is refused before any work is done
 MISMATCH = "The two passwords do not match."
+CONTROL_CHARACTERS = (
+    "Use no control characters (invisible or text-direction characters) in the name."
+)
+#: the bidirectional embeddings, overrides and isolates (category Cf) that
+#: reorder the text around them ("Trojan Source", CVE-2021-42574)
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -39,8 +47,37 @@ def _text(post: Mapping[str, str], name: str) -> str:
     return value
 
 
+def forbidden_character(char: str) -> bool:
+    """A character no stored free text may hold: a control character
+    (category Cc, NUL included, which PostgreSQL's text refuses) or a
+    bidirectional override, embedding or isolate."""
+    return char in BIDI_CONTROLS or unicodedata.category(char) == "Cc"
+
+
+def clean_name(value: str) -> tuple[str, str | None]:
+    """``(name with runs of whitespace made one space, error)``.
+
+    Tabs and line breaks become spaces; any other control character, or a
+    text-direction override, is refused (and left out of the name echoed
+    back on the form).
+    """
+    name = " ".join(value.split())
+    if any(forbidden_character(c) for c in name):
+        kept = "".join(c for c in name if not forbidden_character(c))
+        return " ".join(kept.split())[:MAX_NAME], CONTROL_CHARACTERS
+    if len(name) > MAX_NAME:
+        return name[:MAX_NAME], f"Use at most {MAX_NAME} characters."
+    return name, None
+
+
 def clean_email(value: str) -> tuple[str, str | None]:
-    """``(email as typed but trimmed, error)``; syntax only, no DNS look-up."""
+    """``(email, error)``; syntax only, no DNS look-up.
+
+    The email is as typed but trimmed, and made ASCII by the core's
+    :func:`~app.auth.ascii_email` as every address the site accepts: the
+    domain in its IDNA form; a local part beyond ASCII is refused (mail goes
+    out without SMTPUTF8). On error, the trimmed text, to show on the form.
+    """
     email = value.strip()
     if not email:
         return email, "Enter your email address."
@@ -50,7 +87,26 @@ def clean_email(value: str) -> tuple[str, str | None]:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
         return email, f"Enter a valid email address. {exc}"
-    return email, None
+    try:
+        stored = ascii_email(email)
+    except InvalidEmail as exc:
+        return email, str(exc)
+    if len(stored) > MAX_EMAIL:
+        return email, "This email address is too long."
+    return stored, None
+
+
+def same_email(typed: str, stored: str | None) -> bool:
+    """Whether ``typed`` (an address :func:`clean_email` accepted) is ``stored``
+    by the rule of the users table's unique index, ``lower(email)``.
+
+    Told here only for an ASCII ``stored``, which every database lowers as
+    Python does; one with other characters (kept from before addresses had
+    to be ASCII) is never equal to an ASCII ``typed`` here, and is left to
+    the look-up in SQL (``get_user_by_email``), which applies the index's own
+    rule.
+    """
+    return bool(stored) and stored.isascii() and typed.lower() == stored.lower()
 
 
 def _passwords(
@@ -75,10 +131,10 @@ def signup_form(post: Mapping[str, str], policy: PasswordPolicy) -> FormResult:
     result.data["email"] = email
     if error:
         result.errors["email"] = error
-    name = " ".join(_text(post, "name").split())
-    result.data["name"] = name[:MAX_NAME]
-    if len(name) > MAX_NAME:
-        result.errors["name"] = f"Use at most {MAX_NAME} characters."
+    name, name_error = clean_name(_text(post, "name"))
+    result.data["name"] = name
+    if name_error:
+        result.errors["name"] = name_error
     _passwords(result, post, policy, email if not error else None)
     return result
 

@@ -37,7 +37,9 @@ from app.auth import (
     AdapterUser,
     CredentialsSignin,
     IAdapter,
+    InvalidEmail,
     UserChanges,
+    ascii_email,
     end_user_sessions,
 )
 from app.registration.emails import Postman
@@ -176,8 +178,8 @@ class Registration:
     def confirm_email(self, raw: str) -> AdapterUser:
         """Use a verification token: mark the address verified. Raises TokenError."""
         info = self._use(raw, VERIFY)
-        user = self.adapter.get_user(info.user_id)
-        if user is None or (user.email or "").casefold() != info.email.casefold():
+        user = self._owner(info)
+        if user is None:
             # The account changed its address since the link was sent.
             raise TokenInvalid()
         if user.email_verified is None:
@@ -226,8 +228,8 @@ class Registration:
         """
         hashed = self.hasher.hash(password)
         info = self._use(raw, RESET)
-        user = self.adapter.get_user(info.user_id)
-        if user is None or (user.email or "").casefold() != info.email.casefold():
+        user = self._owner(info)
+        if user is None:
             raise TokenInvalid()
         now = self.clock()
         self.store.set_password(user.id, hashed, now)
@@ -237,6 +239,14 @@ class Registration:
             user = self.adapter.update_user(user.id, UserChanges(email_verified=now))
         log.info("password reset user=%s sessions_ended=%s", user.id, ended)
         return user
+
+    def _owner(self, info: TokenInfo) -> AdapterUser | None:
+        """The user a link was made for, if the address it was mailed to is
+        still theirs: by the unique index's rule (``lower(email)`` in SQL, the
+        adapter's look-up), not Python's, which folds letters a database's
+        ``lower()`` may not (``casefold()`` took "ss@..." for "ß@...")."""
+        user = self.adapter.get_user_by_email(info.email)
+        return user if user is not None and user.id == info.user_id else None
 
     def _use(self, raw: str, purpose: str) -> TokenInfo:
         info = self.store.use_token(raw, purpose)
@@ -289,14 +299,28 @@ class Registration:
         """
         email = email.strip() if isinstance(email, str) else ""
         password = password if isinstance(password, str) else ""
-        account = account_key(email)
+        # As stored since addresses are made ASCII (an IDN domain typed in
+        # Unicode finds its account); an address that has no ASCII form is
+        # looked up as typed, and so is the typed form of one that has: a row
+        # stored before (e.g. "Élodie@...", "bob@Bücher.example") signs in
+        # with exactly its address. Both look-ups run whenever they differ,
+        # found or not, so the work tells nothing.
+        try:
+            stored = ascii_email(email)
+        except InvalidEmail:
+            stored = email
+        account = account_key(stored)
         wait = self.limiter.attempt(("signin_ip", client), ("signin_account", account))
         if wait is not None:
             raise CredentialsSignin(code="rate_limited", retry_after=wait)
 
         user = None
         if email and len(email) <= MAX_EMAIL_LENGTH:
-            user = self.adapter.get_user_by_email(email)
+            found = [
+                self.adapter.get_user_by_email(e)
+                for e in dict.fromkeys((stored, email))
+            ]
+            user = next((u for u in found if u is not None), None)
         # The credential query runs for unknown emails too (it finds nothing),
         # so both branches do the same database work.
         credential = self.store.get_password(user.id if user is not None else 0)

@@ -31,10 +31,13 @@ DEFAULT_LIMITS = {
     "reset_ip": "5/minute;30/hour",
     # magic-link requests per client address
     "magic_link_ip": "5/minute;30/hour",
-    # mails one address can be sent through magic-link, reset and
-    # verification-resend requests together (no mail bombing of a person)
+    # mails one address can be sent through signup, magic-link, reset and
+    # verification-resend requests together (no mail bombing of a person);
+    # email changes to an address count apart, with the same limits, so what
+    # a stranger sends never holds back a signed-in change
     "mail_account": "3/minute;10/hour",
-    # account-page changes that mail someone (password, email), per account
+    # account-page changes that send mail (password, email), per account:
+    # only the signed-in owner adds to it
     "account_mail": "5/minute;20/hour",
 }
 ACTIONS = tuple(DEFAULT_LIMITS)

@@ -221,6 +221,12 @@ def test_smtp_failure_ends_on_the_error_page_without_a_token(
         "x@example.com\r\nBcc: evil@example.org",
         "@example.com",
         "name@",
+        # no ASCII form: mail has no SMTPUTF8, and SQLite's lower() folds ASCII only
+        "Élodie@example.com",
+        "élodie@example.com",
+        "İ@example.com",
+        "ß@example.com",
+        "x@☃.example",
     ],
 )
 def test_unusable_address_returns_to_the_signin_page(
@@ -235,6 +241,47 @@ def test_unusable_address_returns_to_the_signin_page(
     assert (
         dbsession.scalar(sa.select(sa.func.count()).select_from(VerificationToken)) == 0
     )
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    "typed, mailed",
+    [
+        ("x@пример.рф", "x@xn--e1afmkfd.xn--p1ai"),
+        ("Bob@Bücher.example", "bob@xn--bcher-kva.example"),
+    ],
+)
+def test_an_idn_domain_is_mailed_at_its_ascii_form_and_signs_in(
+    live_app, smtp_server, dbsession, typed, mailed
+):
+    app = _email_app(live_app)
+    browser = Browser(app.url)
+
+    sent = _request_link(browser, typed)
+
+    assert sent.headers["Location"].startswith(
+        f"{app.url}/api/auth/verify-request?provider=email&type=email&email="
+    )
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == mailed
+    link = _link(message)
+    assert parse_qs(urlsplit(link).query)["email"] == [mailed]
+    row = dbsession.scalars(sa.select(VerificationToken)).one()
+    assert row.identifier == mailed
+    dbsession.rollback()
+
+    done = browser.get(link)
+
+    assert done.headers["Location"] == f"{app.url}/members"
+    assert browser.session()["user"] == {"email": mailed}
+    assert dbsession.scalars(sa.select(User.email)).all() == [mailed]
+    # The Unicode spelling finds the same account: no second one.
+    again = Browser(app.url)
+    _request_link(again, typed.upper())
+    again.get(_link(smtp_server.wait_for(2)[1]))
+    assert again.session()["user"] == {"email": mailed}
+    dbsession.rollback()
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(User)) == 1
 
 
 @pytest.mark.no_database

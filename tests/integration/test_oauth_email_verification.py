@@ -146,3 +146,34 @@ def test_dangerous_linking_to_an_unverified_account_claims_it_first(
     assert [(a.provider, a.user_id) for a in accounts] == [("corp", user.id)]
     assert dbsession.scalars(sa.select(Session)).all() == []
     assert [(e.user.id, e.provider_id) for e in claimed] == [(str(user.id), "corp")]
+
+
+@pytest.mark.parametrize(
+    "stored, claimed",
+    [
+        # rows an older database may hold, claimed exactly as stored
+        ("Élodie@example.com", "Élodie@example.com"),
+        ("İ@example.com", "İ@example.com"),
+        # signed up since (domains are stored in IDNA form), claimed in Unicode
+        ("bob@xn--bcher-kva.example", "Bob@Bücher.example"),
+    ],
+    ids=["e-acute", "dotted-capital-i", "idn-domain"],
+)
+def test_a_verified_email_beyond_ascii_finds_its_account_not_a_second_one(
+    live_app, oidc_provider, dbsession, stored, claimed
+):
+    # Python's lower() folded "É" and "İ" where SQLite's lower() (the unique
+    # index's rule) does not, and the domain was compared in Unicode: the
+    # look-up missed the owner and a twin account was made.
+    owner = _user(dbsession, stored, verified=True)
+    oidc_provider.add_user("twin", email=claimed, email_verified=True)
+    app = live_app(**provider_settings("corp", oidc_provider.url))
+    browser = Browser(app.url)
+
+    done = browser.sign_in("corp", "twin")
+
+    assert done.headers["Location"] == (
+        f"{app.url}/api/auth/signin?error=OAuthAccountNotLinked"
+    )
+    assert [(u.id, u.email) for u in _users(dbsession)] == [(owner.id, stored)]
+    assert dbsession.scalars(sa.select(Account)).all() == []

@@ -77,6 +77,31 @@ def test_second_sign_in_finds_the_same_user(live_app, oidc_provider, dbsession):
     assert events[0].is_new_user is False
 
 
+def test_a_profile_name_with_control_characters_is_stored_without_them(
+    live_app, oidc_provider, dbsession
+):
+    # PostgreSQL's text columns refuse a NUL (psycopg's DataError): a 500 if stored
+    oidc_provider.add_user(
+        "nul-sub",
+        email="nul@example.com",
+        email_verified=True,
+        name="Null\x00 \u202eUser\x07",
+    )
+    server = live_app(**provider_settings("corp", oidc_provider.url))
+    browser = Browser(server.url)
+
+    done = browser.sign_in("corp", "nul-sub")
+
+    assert done.status_code == 302
+    assert done.headers["Location"] == server.url
+    assert browser.session()["user"] == {
+        "name": "Null User",
+        "email": "nul@example.com",
+    }
+    user = dbsession.scalars(sa.select(User)).one()
+    assert user.name == "Null User"
+
+
 def _arrange_user(
     dbsession, email: str, name: str | None = None, *, verified: bool = True
 ) -> User:

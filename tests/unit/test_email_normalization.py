@@ -6,7 +6,14 @@ import hashlib
 
 import pytest
 
-from app.auth.providers.email import InvalidEmail, hash_token, normalize_email
+from app.auth import InvalidEmail as PublicInvalidEmail
+from app.auth import ascii_email
+from app.auth.providers.email import (
+    NON_ASCII_LOCAL_PART,
+    InvalidEmail,
+    hash_token,
+    normalize_email,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,10 +30,49 @@ from app.auth.providers.email import InvalidEmail, hash_token, normalize_email
             "jane@example.com",
         ),  # NFKC folds full-width letters
         ("first.last+tag@sub.example.org", "first.last+tag@sub.example.org"),
+        # beyond Auth.js: the domain in its IDNA 2008 form (mail has no SMTPUTF8)
+        ("bob@Bücher.example", "bob@xn--bcher-kva.example"),
+        ("x@пример.рф", "x@xn--e1afmkfd.xn--p1ai"),
+        ("x@faß.de", "x@xn--fa-hia.de"),  # IDNA 2003 (Python's codec) made it fass.de
+        ("x@xn--bcher-kva.example", "x@xn--bcher-kva.example"),
     ],
 )
 def test_addresses_are_normalised_like_authjs(raw, normalised):
     assert normalize_email(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Élodie@example.com", "élodie@example.com", "İ@example.com", "ß@example.com"],
+)
+def test_a_local_part_beyond_ascii_is_refused_saying_why(raw):
+    with pytest.raises(InvalidEmail) as refused:
+        normalize_email(raw)
+
+    assert str(refused.value) == NON_ASCII_LOCAL_PART
+    assert "before the @" in NON_ASCII_LOCAL_PART
+
+
+@pytest.mark.parametrize(
+    "raw, stored",
+    [
+        # the local part and an ASCII domain as typed (registration keeps case)
+        ("Jane.Doe@Example.COM", "Jane.Doe@Example.COM"),
+        ("Jane.Doe@Bücher.Example", "Jane.Doe@xn--bcher-kva.example"),
+        ("x@ｅｘａｍｐｌｅ.com", "x@example.com"),  # UTS 46 maps full-width letters
+    ],
+)
+def test_ascii_email_converts_only_the_domain(raw, stored):
+    assert ascii_email(raw) == stored
+
+
+@pytest.mark.parametrize(
+    "raw", ["Élodie@example.com", "x@☃.net", "x@xn--bcher-kva.exämple-.com", "x"]
+)
+def test_ascii_email_refuses_what_has_no_ascii_form(raw):
+    assert PublicInvalidEmail is InvalidEmail
+    with pytest.raises(InvalidEmail):
+        ascii_email(raw)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,10 @@
 1. normalises the address as Auth.js does (§8: NFKC, trimmed, lower-cased,
    no ``"``, exactly one ``@``, the domain cut at the first ``,``) and,
    beyond Auth.js, refuses whitespace and control characters, which could
-   otherwise reach a mail header;
+   otherwise reach a mail header, and makes it ASCII (:func:`ascii_email`:
+   the domain in its IDNA form, a local part beyond ASCII refused), as mail
+   goes out without SMTPUTF8 and the users table compares ``lower(email)``,
+   which folds only ASCII on SQLite;
 2. asks the ``signin`` callbacks, with ``email={"verificationRequest": True}``
    (``False`` -> ``AccessDenied``, a string -> redirect there);
 3. deletes the address's older unused tokens (a new link voids the old
@@ -37,6 +40,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import string
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -44,6 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+import idna
 from pyramid.renderers import render
 
 from app.auth.errors import AccessDenied, EmailSignInError, SignInError, Verification
@@ -72,8 +77,52 @@ class InvalidEmail(ValueError):
     """The submitted address cannot be used; the message says why (no address in it)."""
 
 
+#: Why :func:`ascii_email` refuses an address, in words for the person who typed it.
+NON_ASCII_LOCAL_PART = (
+    "Use an address with only ASCII letters, digits and symbols before the @: "
+    "mail cannot be delivered to other addresses yet."
+)
+NO_IDNA_DOMAIN = "The domain after the @ is not a valid domain name."
+
+
+def ascii_email(address: str) -> str:
+    """``address`` as it is stored and mailed: ASCII, or :class:`InvalidEmail`.
+
+    The domain becomes its IDNA form (IDNA 2008 with UTS 46 mapping, so
+    ``bob@Bücher.example`` is ``bob@xn--bcher-kva.example``); an ASCII domain
+    and the local part stay as given. A local part beyond ASCII is refused:
+    mail leaves without SMTPUTF8, and the unique index on ``lower(email)``
+    would not fold its letters alike on every database (SQLite's ``lower()``
+    folds ASCII only). The email provider, OAuth profiles and registration's
+    forms all take an address through this function (the syntax checks are
+    each one's own).
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidEmail("An email address needs a name, an @ and a domain.")
+    if not local.isascii():
+        raise InvalidEmail(NON_ASCII_LOCAL_PART)
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
+            raise InvalidEmail(NO_IDNA_DOMAIN) from None
+    return f"{local}@{domain}"
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def lower_ascii(text: str) -> str:
+    """``text`` with A-Z lowered and nothing else: what every database's
+    ``lower()`` folds alike (SQLite's folds no more), so an address lowered
+    here is found, and refused as a twin, by the unique index's rule."""
+    return text.translate(_ASCII_LOWER)
+
+
 def normalize_email(value: object) -> str:
-    """Auth.js's default ``normalizeIdentifier``, refusing what could break a header."""
+    """Auth.js's default ``normalizeIdentifier``, refusing what could break a
+    header, then made ASCII by :func:`ascii_email`."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidEmail("no email address given")
     text = unicodedata.normalize("NFKC", value).strip().lower()
@@ -90,7 +139,7 @@ def normalize_email(value: object) -> str:
         for ch in local + domain
     ):
         raise InvalidEmail("whitespace or control characters in the address")
-    email = f"{local}@{domain}"
+    email = ascii_email(f"{local}@{domain}")
     if len(email) > MAX_EMAIL_LENGTH:
         raise InvalidEmail("the address is too long")
     return email

@@ -58,6 +58,7 @@ from app.auth.errors import CallbackRouteError, OAuthCallbackError, SignInError
 from app.auth.interfaces import AdapterAccount, AdapterUser
 from app.auth.providers import checks
 from app.auth.providers.base import Provider, SignInOutcome
+from app.auth.providers.email import InvalidEmail, ascii_email, lower_ascii
 
 if TYPE_CHECKING:
     from pyramid.response import Response
@@ -422,7 +423,9 @@ class OAuth2(Provider):
             raise CallbackRouteError(f"provider={self.id}: the profile has no id")
         email = mapped.get("email")
         email = (
-            email.strip().lower() if isinstance(email, str) and email.strip() else None
+            provider_email(email.strip())
+            if isinstance(email, str) and email.strip()
+            else None
         )
         if email is not None and mapped.get("email_verified") is not True:
             # Anyone can type any address into an account at most providers:
@@ -463,6 +466,25 @@ def protected(enabled: Iterable[str]) -> bool:
     """Whether ``enabled`` checks bind the callback to this browser's request:
     PKCE or state (nonce alone protects only OpenID Connect's ID token)."""
     return bool({checks.PKCE, checks.STATE} & set(enabled))
+
+
+def provider_email(address: str) -> str:
+    """A profile's address as it is looked up, linked and stored.
+
+    As every address the site accepts: the domain in its IDNA form
+    (:func:`~app.auth.providers.email.ascii_email`), so ``bob@Bücher.example``
+    finds the account signed up as ``bob@xn--bcher-kva.example``; then
+    lower-cased, for ASCII letters only, as every database's ``lower()``:
+    Python's lower() also folded "É", which SQLite's does not, so a verified
+    "Élodie@..." missed the account stored so and made a second one. A local
+    part beyond ASCII is kept as the provider vouches for it (no mail
+    reaches it: mail leaves without SMTPUTF8).
+    """
+    try:
+        address = ascii_email(address)
+    except InvalidEmail:
+        pass
+    return lower_ascii(address)
 
 
 def claims_verified(value: object) -> bool:

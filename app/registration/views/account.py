@@ -42,6 +42,7 @@ from app.registration.forms import (
     clean_email,
     current_password,
     password_change_form,
+    same_email,
 )
 from app.registration.models import EMAIL_CHANGE
 from app.registration.ratelimit import client_key
@@ -215,7 +216,10 @@ class PasswordViews(AccountPage):
         if not proven or not form.valid:
             status = 403 if "reauth" in form.errors else 400
             return self._page(user, has_password, form, status)
-        self.service.throttle_mail(user, user.email or "")
+        # Counted per account only, never on the address's count that anyone's
+        # reset and magic-link requests fill: a stranger cannot hold back a
+        # change the owner proved (the current password or a recent sign-in).
+        self.service.throttle_account_mail(user)
         self.service.change_password(user, form.password)
         end_other_sessions(request, user.id)
         done = "password" if has_password else "password-set"
@@ -244,14 +248,14 @@ class EmailViews(AccountPage):
         form.data["email"] = email[:254]
         if error:
             form.errors["email"] = error.replace("your email", "the new email")
-        elif user.email and email.casefold() == user.email.casefold():
+        elif same_email(email, user.email):
             form.errors["email"] = SAME
         proven = self.proven(user, has_password, form)
         if not proven or not form.valid:
             status = 403 if "reauth" in form.errors else 400
             return self._page(user, has_password, form, status)
         # Counted for a taken address too: a refusal tells nothing more.
-        self.service.throttle_mail(user, email, user.email or "")
+        self.service.throttle_email_change(user, email)
         outcome = self.service.request_email_change(user, email)
         if outcome.status == "taken":
             form.errors["email"] = TAKEN

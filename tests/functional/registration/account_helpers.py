@@ -18,6 +18,8 @@ MAGIC = {
     "auth__providers": "email",
     "auth__provider__email__from": "sign-in@example.test",
 }
+#: rate limiting on, with counters of the app's own (the default limits)
+THROTTLED = {"ratelimit__enabled": "true", "ratelimit__storage_url": "memory://"}
 
 
 def signed_up(browser: TestApp, smtp_server, email: str | None = None) -> str:
@@ -89,6 +91,15 @@ def delete_account(
     if current is not None:
         form["current_password"] = current
     return form.submit(status=status)
+
+
+def ask_reset(browser: TestApp, email: str, client: str) -> int:
+    """A stranger's reset request for ``email`` (another browser on the same
+    site, at client address ``client``); its status."""
+    stranger = TestApp(browser.app, extra_environ={"REMOTE_ADDR": client})
+    form = stranger.get("/account/reset").forms[0]
+    form["email"] = email
+    return form.submit(status="*").status_int
 
 
 def path_of(url: str) -> str:

@@ -147,3 +147,26 @@ def claim_view(context, request):
 def include_claim(config) -> None:
     """``POST /test-claim`` with ``email``: claim that unverified account."""
     mount_post_view(config, "/test-claim", claim_view)
+
+
+def old_account(engine: sa.Engine, email: str, password: str = GOOD_PASSWORD) -> int:
+    """A user row with a password, inserted as is: an address an older
+    database may hold (letters beyond ASCII), which no form accepts now."""
+    from passlib.hash import pbkdf2_sha256
+    from sqlalchemy.orm import Session
+
+    from app.auth.models import User
+    from app.registration.models import PasswordCredential
+
+    with Session(engine) as db, db.begin():
+        user = User(email=email)
+        db.add(user)
+        db.flush()
+        db.add(
+            PasswordCredential(
+                user_id=user.id,
+                hash=pbkdf2_sha256.hash(password),
+                updated_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        return user.id

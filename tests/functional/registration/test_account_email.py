@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from webtest import TestApp
 
 from tests.functional.registration.account_helpers import (
     MAGIC,
+    THROTTLED,
+    ask_reset,
     magic_signin,
     path_of,
     request_email_change,
@@ -22,6 +25,7 @@ from tests.functional.registration.account_helpers import (
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     link_to,
+    old_account,
     rows,
     session,
     signin,
@@ -320,6 +324,74 @@ def test_email_change_requests_are_throttled_per_account(make_app, smtp_server):
     assert int(throttled.headers["Retry-After"]) >= 1
 
 
+def test_strangers_reset_requests_do_not_block_an_email_change(
+    make_app, smtp_server, dbengine
+):
+    # the default limits: at most 3 mails a minute to one address
+    browser = make_app(**THROTTLED)
+    old = signed_up(browser, smtp_server)  # its confirmation mail counts too
+    new = unique_email("new")
+    assert [ask_reset(browser, old, f"192.0.2.{n}") for n in (1, 2, 3)] == [
+        200,
+        200,
+        429,
+    ]
+    assert [ask_reset(browser, new, f"192.0.2.{n}") for n in (4, 5, 6, 7)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
+
+    sent = request_email_change(browser, new, status=200)
+
+    assert sent.html.title.text == "Check your email · Authsite"
+    smtp_server.wait_for(4)  # two reset links, the new address's link, a notice
+    assert any(
+        "change of your email address was requested" in m["Subject"]
+        for m in smtp_server.to(old)
+    )
+    confirm(browser, mailed_link(smtp_server, new), status=303)
+    assert user_row(dbengine, old) is None
+    assert user_row(dbengine, new) is not None
+
+
+def test_email_change_requests_are_throttled_per_new_address_not_by_strangers(
+    make_app, smtp_server, dbengine
+):
+    limits = {
+        **THROTTLED,
+        "ratelimit__mail_account": "2/hour",
+        "ratelimit__account_mail": "100/hour",
+        "ratelimit__signin_account": "100/hour",
+    }
+    people = [make_app(**limits) for _ in range(3)]  # three browsers, one site
+    for person in people:
+        signed_up(person, smtp_server)
+    target = unique_email("target")
+    # strangers use up the target address's mail limit ...
+    assert [ask_reset(people[0], target, f"192.0.2.{n}") for n in (1, 2, 3)] == [
+        200,
+        200,
+        429,
+    ]
+
+    # ... which does not hold back changes to it; those have a limit of their own
+    answers = [request_email_change(p, target, status="*") for p in people]
+
+    assert [a.status_int for a in answers] == [200, 200, 429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 3600
+    assert (
+        len(
+            rows(
+                dbengine,
+                "SELECT id FROM registration_tokens WHERE purpose = 'email_change'",
+            )
+        )
+        == 2
+    )
+
+
 def test_a_person_without_a_password_changes_email_after_a_recent_sign_in(
     make_app, smtp_server, dbengine
 ):
@@ -355,3 +427,62 @@ def test_only_the_newest_link_works(make_app, smtp_server, dbengine):
     confirm(browser, second_link, status=303)
     assert user_row(dbengine, second) is not None
     assert user_row(dbengine, first) is None
+
+
+# addresses beyond ASCII ---------------------------------------------------------------
+@pytest.mark.parametrize("new", ["Élodie@example.com", "İ@example.com"])
+def test_a_new_address_beyond_ascii_is_refused_and_nothing_is_mailed(
+    make_app, smtp_server, dbengine, new
+):
+    browser = make_app()
+    old = signed_up(browser, smtp_server)
+
+    page = request_email_change(browser, new, status=400)
+
+    error = page.html.find(id="field-email-error").text
+    assert "only ASCII letters, digits and symbols before the @" in error
+    assert smtp_server.messages == []
+    assert (
+        rows(
+            dbengine,
+            "SELECT id FROM registration_tokens WHERE purpose = 'email_change'",
+        )
+        == []
+    )
+    assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [old]
+
+
+def test_an_idn_domain_is_mailed_and_stored_in_its_ascii_form(
+    make_app, smtp_server, dbengine
+):
+    browser = make_app()
+    signed_up(browser, smtp_server)
+    name = unique_email("new").partition("@")[0]
+    stored = f"{name}@xn--e1afmkfd.xn--p1ai"
+
+    sent = request_email_change(browser, f"{name}@пример.рф", status=200)
+
+    assert stored in sent.text
+    confirm(browser, mailed_link(smtp_server, stored), status=303)
+    assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [stored]
+    assert session(browser)["user"]["email"] == stored
+
+
+def test_an_address_stored_beyond_ascii_may_move_to_its_ascii_look_alike(
+    make_app, smtp_server, dbengine
+):
+    """``casefold()`` took "strasse@" for the account's own "Straße@" (and
+    refused it as the same address); the unique index, ``lower(email)`` on
+    either database, tells them apart, and so does the form now."""
+    name = unique_email("x").partition("@")[0]
+    old, new = f"Straße.{name}@example.com", f"strasse.{name}@example.com"
+    old_account(dbengine, old)
+    browser = make_app()
+    assert signin(browser, old, GOOD_PASSWORD).location == "http://localhost"
+
+    request_email_change(browser, new, status=200)
+    confirm(browser, mailed_link(smtp_server, new), status=303)
+
+    assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [new]
+    # The notice to the old address was never attempted: it cannot be mailed.
+    assert smtp_server.to(old) == []

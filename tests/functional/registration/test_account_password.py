@@ -7,6 +7,8 @@ from webtest import TestApp
 
 from tests.functional.registration.account_helpers import (
     MAGIC,
+    THROTTLED,
+    ask_reset,
     change_password,
     copy_of,
     magic_signin,
@@ -15,6 +17,7 @@ from tests.functional.registration.account_helpers import (
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     OTHER_PASSWORD,
+    csrf_token,
     password_hash,
     rows,
     session,
@@ -143,6 +146,80 @@ def test_wrong_current_passwords_count_toward_the_sign_in_limit(make_app, smtp_s
     # ... and the sign-in form shares the count
     other = TestApp(browser.app)
     assert signin(other, email, GOOD_PASSWORD).location.endswith("code=rate_limited")
+
+
+def test_strangers_reset_requests_do_not_block_a_password_change(
+    make_app, smtp_server, dbengine
+):
+    # the default limits: at most 3 mails a minute to one address
+    browser = make_app(**THROTTLED)
+    email = signed_up(browser, smtp_server)  # its confirmation mail counts too
+    answers = [ask_reset(browser, email, f"192.0.2.{n}") for n in (1, 2, 3)]
+    assert answers == [200, 200, 429]  # the address is over its mail limit
+    user = user_row(dbengine, email)
+    old_hash = password_hash(dbengine, user.id)
+
+    done = change_password(browser, OTHER_PASSWORD, status=303)
+
+    assert done.location == "http://localhost/account/?done=password"
+    assert password_hash(dbengine, user.id) != old_hash
+    smtp_server.wait_for(3)  # two reset links, and the notice
+    notices = [
+        m for m in smtp_server.to(email) if "Your password was changed" in m["Subject"]
+    ]
+    assert len(notices) == 1
+    # strangers' reset requests for the address are still held back
+    assert ask_reset(browser, email, "192.0.2.4") == 429
+    assert signin(TestApp(browser.app), email, OTHER_PASSWORD).location == (
+        "http://localhost"
+    )
+
+
+def test_own_mail_requests_do_not_block_a_password_change(
+    make_app, smtp_server, dbengine
+):
+    browser = make_app(**THROTTLED, **MAGIC)
+    email = signed_up(browser, smtp_server)  # a confirmation link
+    assert ask_reset(browser, email, "198.51.100.1") == 200  # a reset link
+    browser.post(  # and a magic link: the address's 3 mails this minute
+        "/api/auth/signin/email",
+        {"csrfToken": csrf_token(browser), "email": email},
+        status=302,
+    )
+    user = user_row(dbengine, email)
+    old_hash = password_hash(dbengine, user.id)
+
+    change_password(browser, OTHER_PASSWORD, status=303)
+    change_password(browser, GOOD_PASSWORD, current=OTHER_PASSWORD, status=303)
+
+    new_hash = password_hash(dbengine, user.id)
+    assert new_hash != old_hash and new_hash.startswith("$argon2id$")
+    smtp_server.wait_for(4)
+    changed = [
+        m for m in smtp_server.to(email) if "Your password was changed" in m["Subject"]
+    ]
+    assert len(changed) == 2
+
+
+def test_an_account_cannot_mail_bomb_its_address_with_password_changes(
+    make_app, smtp_server, dbengine
+):
+    # An account's address may be someone else's (unverified): its notices
+    # are counted per account (ratelimit.account_mail, 5 a minute).
+    browser = make_app(**THROTTLED)
+    email = signed_up(browser, smtp_server)
+    passwords = [GOOD_PASSWORD, OTHER_PASSWORD] * 3
+    for current, new in zip(passwords, passwords[1:], strict=False):
+        change_password(browser, new, current=current, status=303)
+    old_hash = password_hash(dbengine, user_row(dbengine, email).id)
+
+    refused = change_password(
+        browser, GOOD_PASSWORD, current=OTHER_PASSWORD, status=429
+    )
+
+    assert "too often" in refused.text
+    assert password_hash(dbengine, user_row(dbengine, email).id) == old_hash
+    assert len(smtp_server.wait_for(5)) == 5
 
 
 def test_a_password_change_without_the_csrf_token_changes_nothing(

@@ -14,6 +14,7 @@ from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     OTHER_PASSWORD,
     link_to,
+    old_account,
     rows,
     session,
     signin,
@@ -128,6 +129,46 @@ def test_reset_request_with_an_invalid_address_says_so(make_app):
     page = form.submit(status=400)
 
     assert "valid email address" in page.html.find(id="field-email-error").text
+
+
+def test_a_reset_for_an_idn_domain_is_mailed_at_the_ascii_domain(
+    smtp_server, make_app, dbengine
+):
+    name = unique_email("bob").partition("@")[0]
+    signup(make_app(), f"{name}@Bücher.example", status=302)
+    smtp_server.wait_for(1)
+    smtp_server.clear()
+    stored = f"{name}@xn--bcher-kva.example"
+
+    request_reset(make_app(), f"{name}@BÜCHER.example")
+
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == stored
+    page = make_app().get(link_to(message, "/account/reset/confirm"))
+    choose_password(page, OTHER_PASSWORD)
+    assert signin(make_app(), f"{name}@Bücher.example", OTHER_PASSWORD).location == (
+        "http://localhost"
+    )
+    assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [stored]
+
+
+@pytest.mark.parametrize("path", ["/account/reset", "/account/verify/resend"])
+@pytest.mark.parametrize("email", ["Élodie@example.com", "ß@example.com"])
+def test_a_local_part_beyond_ascii_is_refused_on_the_reset_and_resend_forms(
+    smtp_server, make_app, dbengine, path, email
+):
+    # Even the address of an (unverified) account an older database holds:
+    # no mail can reach it without SMTPUTF8.
+    old_account(dbengine, email)
+    form = make_app().get(path).forms[0]
+    form["email"] = email
+
+    page = form.submit(status=400)
+
+    error = page.html.find(id="field-email-error").text
+    assert "only ASCII letters, digits and symbols before the @" in error
+    assert rows(dbengine, "SELECT id FROM registration_tokens") == []
+    assert smtp_server.messages == []
 
 
 def test_reset_link_works_once(smtp_server, make_app):

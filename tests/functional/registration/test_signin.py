@@ -13,6 +13,7 @@ from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     SIGNIN,
     csrf_token,
+    old_account,
     password_hash,
     session,
     signin,
@@ -140,6 +141,27 @@ def test_old_hash_is_rehashed_on_successful_sign_in(
     new_hash = password_hash(dbengine, user.id)
     assert new_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert signin(make_app(), email, GOOD_PASSWORD).location == "http://localhost"
+
+
+@pytest.mark.parametrize(
+    "stored", ["Élodie@example.com", "İ@example.com", "bob@BÜCHER.example"]
+)
+def test_an_address_stored_beyond_ascii_signs_in_with_exactly_that_address(
+    make_app, dbengine, stored
+):
+    """A row an older database may hold: found by its own address through
+    ``lower()`` on both sides in SQL, the unique index's rule, on either
+    database (Python's lower() folded "É" and "İ", SQLite's does not)."""
+    old_account(dbengine, stored)
+    browser = make_app()
+
+    response = signin(browser, stored, GOOD_PASSWORD)
+
+    assert response.location == "http://localhost"
+    assert session(browser)["user"]["email"] == stored
+    assert signin(make_app(), stored, "wrong password entirely").location.endswith(
+        "code=credentials"
+    )
 
 
 def test_password_is_compared_after_unicode_normalisation(smtp_server, make_app):

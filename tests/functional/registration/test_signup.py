@@ -17,6 +17,7 @@ import app.models
 from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     link_to,
+    old_account,
     password_hash,
     rows,
     session,
@@ -184,6 +185,39 @@ def test_refused_password_says_why_next_to_its_field(
     assert user_row(dbengine, email) is None
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["a\x00b", "Mallory\u202egnp.exe", "bell\x07", "del\x7f", "\u2066Eve\u2069"],
+    ids=["nul", "right-to-left-override", "bell", "delete", "isolate"],
+)
+def test_a_name_with_control_characters_is_refused_and_nothing_stored(
+    testapp, dbengine, name
+):
+    email = unique_email()
+
+    page = signup(testapp, email, name=name, status=400)
+
+    error = page.html.find(id="field-name-error")
+    assert error is not None and "control characters" in error.text
+    assert page.html.find(id="field-name")["aria-invalid"] == "true"
+    assert "control characters" in page.html.find(id="error-summary").text
+    # the name comes back without them; the email as typed
+    kept = page.forms[0]["name"].value
+    assert kept and all(c.isprintable() for c in kept)
+    assert page.forms[0]["email"].value == email
+    assert user_row(dbengine, email) is None
+    assert rows(dbengine, "SELECT id FROM users") == []
+    assert session(testapp) is None
+
+
+def test_tabs_and_line_breaks_in_a_name_become_spaces(smtp_server, testapp, dbengine):
+    email = unique_email()
+
+    signup(testapp, email, name=" Ada\tLovelace\r\n", status=302)
+
+    assert user_row(dbengine, email).name == "Ada Lovelace"
+
+
 def test_sixty_four_character_passphrase_is_accepted(smtp_server, testapp, dbengine):
     email = unique_email()
     passphrase = "correct horse battery staple " * 2 + "ok!!!!"
@@ -331,3 +365,79 @@ def test_mandatory_unverified_refusal_needs_the_right_password(mandatory, smtp_s
 
     # Without the password, nothing says whether the account exists.
     assert wrong.location.endswith("code=credentials")
+
+
+# addresses beyond ASCII ---------------------------------------------------------------
+# Mail leaves without SMTPUTF8 and the users table's unique index compares
+# lower(email), which SQLite folds for ASCII only: every address is stored
+# ASCII (the domain in its IDNA form), a local part beyond ASCII is refused.
+@pytest.mark.parametrize(
+    "typed, local, domain",
+    [
+        ("{}@Bücher.example", "Bob.{}", "xn--bcher-kva.example"),
+        ("{}@пример.рф", "x.{}", "xn--e1afmkfd.xn--p1ai"),
+    ],
+    ids=["latin", "cyrillic"],
+)
+def test_an_idn_domain_signup_gets_its_mail_at_the_ascii_domain_and_signs_in(
+    smtp_server, make_app, dbengine, typed, local, domain
+):
+    name = local.format(uuid.uuid4().hex[:8])
+    email = typed.format(name)
+    stored = f"{name}@{domain}"
+    browser = make_app()
+
+    response = signup(browser, email, status=302)
+
+    assert response.location == "http://localhost"
+    assert session(browser)["user"]["email"] == stored
+    assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [stored]
+    (message,) = smtp_server.wait_for(1)
+    assert message["To"] == stored
+    make_app().get(link_to(message, "/account/verify")).forms[0].submit(status=200)
+    assert user_row(dbengine, stored).emailVerified is not None
+    # Either spelling signs in; neither makes a second account.
+    for spelling in (email, stored, email.upper()):
+        assert signin(make_app(), spelling, GOOD_PASSWORD).location == (
+            "http://localhost"
+        ), spelling
+    taken = signup(make_app(), email.upper(), status=400)
+    assert "already exists" in taken.html.find(id="field-email-error").text
+    assert len(rows(dbengine, "SELECT id FROM users")) == 1
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["Élodie@example.com", "élodie@example.com", "İ@example.com", "ß@example.com"],
+)
+def test_a_local_part_beyond_ascii_is_refused_on_the_form(
+    smtp_server, make_app, dbengine, email
+):
+    browser = make_app()
+
+    page = signup(browser, email, status=400)
+
+    error = page.html.find(id="field-email-error")
+    assert "only ASCII letters, digits and symbols before the @" in error.text
+    assert page.forms[0]["email"].value == email  # as typed, to correct
+    assert rows(dbengine, "SELECT id FROM users") == []
+    assert rows(dbengine, "SELECT id FROM registration_tokens") == []
+    assert session(browser) is None
+    assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize("stored", ["Élodie@example.com", "İ@example.com"])
+def test_the_twin_of_an_address_stored_before_is_refused(
+    smtp_server, make_app, dbengine, stored
+):
+    """The review's sequence: ``Élodie@`` made an account, then ``élodie@``
+    a second one. An account an older database holds keeps its address
+    (``test_signin`` signs it in); its lower-case twin is refused, as is
+    the address itself."""
+    old_account(dbengine, stored)
+
+    for email in (stored, stored.lower()):
+        page = signup(make_app(), email, status=400)
+        assert "before the @" in page.html.find(id="field-email-error").text
+    assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [stored]
+    assert smtp_server.messages == []
