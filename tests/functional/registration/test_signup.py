@@ -210,6 +210,28 @@ def test_a_name_with_control_characters_is_refused_and_nothing_stored(
     assert session(testapp) is None
 
 
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("name", "n" * 70_000, "Use at most 100 characters."),
+        ("email", "e" * 5_000 + "@example.com", "This email address is too long."),
+    ],
+    ids=["name", "email"],
+)
+def test_a_field_far_over_its_limit_is_too_long_not_empty(
+    testapp, dbengine, field, value, message
+):
+    # It read as empty once: "Enter your email address", or an account with
+    # no name at all.
+    email = unique_email()
+    values = {"email": email, "name": "Mary", field: value}
+
+    page = signup(testapp, values["email"], name=values["name"], status=400)
+
+    assert message in page.html.find(id=f"field-{field}-error").text
+    assert rows(dbengine, "SELECT id FROM users") == []
+
+
 def test_tabs_and_line_breaks_in_a_name_become_spaces(smtp_server, testapp, dbengine):
     email = unique_email()
 
