@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pyramid.view import view_config, view_defaults
 
+from app.auth import IAdapter
 from app.mail import queue_mail_task
 from app.registration.errors import TokenError
 from app.registration.forms import FormResult, clean_email, email_form
@@ -27,7 +28,21 @@ from app.registration.views.common import (
 
 def link_invalid(request, exc: TokenError, resend_url: str) -> dict:
     request.response.status = 400
-    return {"reason": exc.reason, "retry_url": resend_url, "purpose": VERIFY}
+    reason = exc.reason
+    if reason == "invalid" and _confirmed(request):
+        # Most likely the link followed a second time: the signed-in person
+        # needs no new one.
+        reason = "already_confirmed"
+    return {"reason": reason, "retry_url": resend_url, "purpose": VERIFY}
+
+
+def _confirmed(request) -> bool:
+    """Whether the signed-in person's address is confirmed already."""
+    identity = request.identity
+    if identity is None:
+        return False
+    user = request.find_service(IAdapter).get_user(identity.id)
+    return user is not None and user.email_verified is not None
 
 
 @view_defaults(context=VerifyResource, permission="view")

@@ -331,6 +331,23 @@ def test_verification_link_works_once(smtp_server, make_app, dbengine):
         assert "This link is not valid" in answer.text
 
 
+def test_a_used_link_tells_the_confirmed_person_there_is_nothing_left_to_do(
+    smtp_server, make_app
+):
+    browser = make_app()  # optional mode: signed in at once
+    signup(browser, unique_email(), status=302)
+    link = link_to(smtp_server.wait_for(1)[0], "/account/verify")
+    browser.get(link).forms[0].submit(status=200)
+
+    again = browser.get(link, status=400)
+    elsewhere = make_app().get(link, status=400)  # signed out: no such hint
+
+    assert "your email address is already confirmed" in again.text
+    assert "Ask for a new confirmation link" not in again.text
+    assert "already confirmed" not in elsewhere.text
+    assert "Ask for a new confirmation link" in elsewhere.text
+
+
 def test_expired_verification_link_is_refused_and_a_new_one_can_be_had(
     smtp_server, make_app, dbengine
 ):
