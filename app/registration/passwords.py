@@ -30,6 +30,7 @@ from importlib import resources
 
 from passlib.context import CryptContext
 from passlib.exc import UnknownHashError
+from passlib.utils import MAX_PASSWORD_SIZE
 from zope.interface import implementer
 
 from app.registration.interfaces import IPasswordHasher, IPasswordPolicy
@@ -79,8 +80,15 @@ class PasswordHasher:
 
     def verify(self, password: str, stored: str) -> tuple[bool, str | None]:
         """``(ok, new_hash)``; ``new_hash`` is set when ``stored`` needs upgrading."""
+        secret = normalise(password)
+        if len(secret) > MAX_PASSWORD_SIZE:
+            # passlib refuses to verify a longer one (PasswordSizeError), and
+            # no stored hash is of one: wrong, at a verification's cost. (NFKC
+            # can make a form field of a few hundred characters thousands.)
+            self.verify_dummy(secret)
+            return False, None
         try:
-            return self.context.verify_and_update(normalise(password), stored)
+            return self.context.verify_and_update(secret, stored)
         except (UnknownHashError, ValueError, TypeError) as exc:
             # A corrupt or foreign hash in the table: refuse, but pay the cost.
             log.warning("unusable password hash (%s); refusing", type(exc).__name__)
@@ -88,7 +96,8 @@ class PasswordHasher:
             return False, None
 
     def verify_dummy(self, password: str) -> bool:
-        self.context.verify(normalise(password), self._dummy)
+        """A verification that fails, at the cost of one (unknown accounts)."""
+        self.context.verify(normalise(password)[:MAX_PASSWORD_SIZE], self._dummy)
         return False
 
 

@@ -174,6 +174,21 @@ def test_password_is_compared_after_unicode_normalisation(smtp_server, make_app)
     assert response.location == "http://localhost"
 
 
+@pytest.mark.parametrize("known", [True, False], ids=["known", "unknown"])
+def test_a_password_that_nfkc_makes_huge_is_a_wrong_password(
+    smtp_server, make_app, known
+):
+    # 300 of U+FDFA are 5,400 characters after NFKC, past the 4,096 passlib
+    # takes: it raised from inside the check (error=Configuration).
+    email = unique_email()
+    if known:
+        signup(make_app(), email, status=302)
+
+    response = signin(make_app(), email, "\ufdfa" * 300)
+
+    assert "error=CredentialsSignin" in response.location
+
+
 @pytest.mark.no_database
 def test_the_sign_in_page_links_to_signup_and_reset(testapp):
     page = testapp.get("/api/auth/signin")

@@ -94,6 +94,19 @@ def test_hasher_hashes_argon2id_and_flags_old_parameters():
     assert strong.verify_dummy("anything") is False
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["x" * 5000, "\ufdfa" * 300],  # the second is 5,400 characters after NFKC
+    ids=["long", "expands-under-nfkc"],
+)
+def test_a_password_longer_than_passlib_takes_is_wrong_not_an_error(password):
+    hasher = PasswordHasher(Argon2Parameters(19456, 2, 1))
+    stored = hasher.hash("open sesame please")
+
+    assert hasher.verify(password, stored) == (False, None)
+    assert hasher.verify_dummy(password) is False
+
+
 def test_normalise_is_nfkc():
     assert normalise("ﬁ") == "fi"
     assert normalise("Ａ１") == "A1"
