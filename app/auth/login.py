@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import unicodedata
 
 from pyramid.httpexceptions import HTTPFound
 
@@ -33,6 +32,7 @@ from app.auth.interfaces import AdapterAccount, AdapterUser, UserChanges
 from app.auth.providers.base import SignInOutcome
 from app.auth.providers.email import lower_ascii
 from app.auth.sessions import utcnow
+from app.text import without_unsafe_characters
 
 log = logging.getLogger(__name__)
 
@@ -166,23 +166,10 @@ def resolve_user(flow: AuthFlow, provider, outcome: SignInOutcome) -> SignInOutc
     return dataclasses.replace(outcome, is_new_user=True)
 
 
-#: text-direction embeddings, overrides and isolates: they reorder the text
-#: shown around a name
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def _display_name(name: str | None) -> str | None:
-    """A profile's name as stored: control characters (a NUL is a
-    ``DataError`` in PostgreSQL's text) and text-direction overrides left out,
-    tabs and line breaks made spaces."""
-    if not name:
-        return None
-    kept = "".join(
-        (" " if c.isspace() else "") if unicodedata.category(c) == "Cc" else c
-        for c in name
-        if c not in _BIDI_CONTROLS
-    )
-    return kept.strip() or None
+    """A profile's name as stored: without control characters (a NUL is a
+    ``DataError`` in PostgreSQL's text) or text-direction overrides."""
+    return without_unsafe_characters(name) or None if name else None
 
 
 def _verify_email(

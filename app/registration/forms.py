@@ -7,7 +7,6 @@ password, so it cannot be echoed back) and one message per field in
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.auth import InvalidEmail, ascii_email
 from app.registration.passwords import PasswordPolicy
+from app.text import unsafe_character, without_unsafe_characters
 
 MAX_EMAIL = 254
 MAX_NAME = 100
@@ -23,9 +23,6 @@ MISMATCH = "The two passwords do not match."
 CONTROL_CHARACTERS = (
     "Use no control characters (invisible or text-direction characters) in the name."
 )
-#: the bidirectional embeddings, overrides and isolates (category Cf) that
-#: reorder the text around them ("Trojan Source", CVE-2021-42574)
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -50,13 +47,6 @@ def _text(post: Mapping[str, str], name: str) -> str:
     return value[: MAX_FIELD + 1]
 
 
-def forbidden_character(char: str) -> bool:
-    """A character no stored free text may hold: a control character
-    (category Cc, NUL included, which PostgreSQL's text refuses) or a
-    bidirectional override, embedding or isolate."""
-    return char in BIDI_CONTROLS or unicodedata.category(char) == "Cc"
-
-
 def clean_name(value: str) -> tuple[str, str | None]:
     """``(name with runs of whitespace made one space, error)``.
 
@@ -65,9 +55,8 @@ def clean_name(value: str) -> tuple[str, str | None]:
     back on the form).
     """
     name = " ".join(value.split())
-    if any(forbidden_character(c) for c in name):
-        kept = "".join(c for c in name if not forbidden_character(c))
-        return " ".join(kept.split())[:MAX_NAME], CONTROL_CHARACTERS
+    if any(unsafe_character(c) for c in name):
+        return without_unsafe_characters(name)[:MAX_NAME], CONTROL_CHARACTERS
     if len(name) > MAX_NAME:
         return name[:MAX_NAME], f"Use at most {MAX_NAME} characters."
     return name, None
