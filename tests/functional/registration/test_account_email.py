@@ -44,6 +44,12 @@ def mailed_link(smtp_server, to: str) -> str:
     return path_of(link_to(message, CONFIRM))
 
 
+def email_change_tokens(engine) -> list:
+    return rows(
+        engine, "SELECT id FROM registration_tokens WHERE purpose = 'email_change'"
+    )
+
+
 def confirm(browser: TestApp, link: str, status=None):
     return browser.get(link).forms[0].submit(status=status)
 
@@ -255,13 +261,7 @@ def test_a_wrong_password_or_a_bad_address_is_a_form_error(
     assert "valid email address" in bad.html.find(id="field-email-error").text
     assert "already your email address" in same.html.find(id="field-email-error").text
     assert smtp_server.messages == []
-    assert (
-        rows(
-            dbengine,
-            "SELECT id FROM registration_tokens WHERE purpose = 'email_change'",
-        )
-        == []
-    )
+    assert email_change_tokens(dbengine) == []
 
 
 def test_an_email_change_without_the_csrf_token_changes_nothing(
@@ -381,15 +381,7 @@ def test_email_change_requests_are_throttled_per_new_address_not_by_strangers(
 
     assert [a.status_int for a in answers] == [200, 200, 429]
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 3600
-    assert (
-        len(
-            rows(
-                dbengine,
-                "SELECT id FROM registration_tokens WHERE purpose = 'email_change'",
-            )
-        )
-        == 2
-    )
+    assert len(email_change_tokens(dbengine)) == 2
 
 
 def test_a_person_without_a_password_changes_email_after_a_recent_sign_in(
@@ -442,13 +434,7 @@ def test_a_new_address_beyond_ascii_is_refused_and_nothing_is_mailed(
     error = page.html.find(id="field-email-error").text
     assert "only ASCII letters, digits and symbols before the @" in error
     assert smtp_server.messages == []
-    assert (
-        rows(
-            dbengine,
-            "SELECT id FROM registration_tokens WHERE purpose = 'email_change'",
-        )
-        == []
-    )
+    assert email_change_tokens(dbengine) == []
     assert [r.email for r in rows(dbengine, "SELECT email FROM users")] == [old]
 
 
