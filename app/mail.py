@@ -344,8 +344,13 @@ def send_mail(request, message: Message) -> None:
 
     Queued (``mail.queue_path``): written now, released by the commit, gone
     with an abort. Not queued (development and testing only): sent at once;
-    a delivery failure raises.
+    a delivery failure raises. So does a recipient whose address is not
+    ASCII (one stored before addresses were made ASCII): mail leaves without
+    SMTPUTF8, so it could never be delivered, and queued it would fail on
+    every run of the queue.
     """
+    if not all(address.isascii() for address in message.send_to):
+        raise ValueError("a recipient's address is not ASCII (no SMTPUTF8)")
     mailer = get_mailer(request)
     if not mail_settings(request).queue_path:
         mailer.send_immediately(message, fail_silently=False)

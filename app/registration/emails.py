@@ -44,12 +44,6 @@ class Postman:
         self.site_name = site_name
 
     def send(self, kind: str, to: str, **values: Any) -> None:
-        if not to.isascii():
-            # Stored before addresses were made ASCII (app.auth.ascii_email):
-            # without SMTPUTF8 it can never leave, and queued it would be
-            # tried again on every run of the queue.
-            log.warning("mail not sent kind=%s: the address is not ASCII", kind)
-            return
         values.setdefault("site_name", self.site_name or "our site")
         body = render(TEMPLATES.format(kind), values, request=self.request)
         subject = SUBJECTS[kind]

@@ -119,9 +119,7 @@ def test_development_refuses_a_port_the_server_does_not_listen_on(
     collect the victim's link."""
     app = make_app(**EMAIL, app__env="development", auth__url="")
 
-    response = request_link(
-        app, headers=headers, extra_environ={"SERVER_PORT": "6543"}
-    )
+    response = request_link(app, headers=headers, extra_environ={"SERVER_PORT": "6543"})
 
     assert response.status_int == 400
     assert "host not allowed for links" in response.text

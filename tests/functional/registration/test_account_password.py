@@ -1,5 +1,7 @@
 """``/account`` and ``/account/password``: the account page, changing and setting a password."""
 
+# ruff: noqa: F811 - pytest fixtures imported from mail_support
+
 from __future__ import annotations
 
 import pytest
@@ -18,6 +20,7 @@ from tests.functional.registration.helpers import (
     GOOD_PASSWORD,
     OTHER_PASSWORD,
     csrf_token,
+    old_account,
     password_hash,
     rows,
     session,
@@ -25,6 +28,7 @@ from tests.functional.registration.helpers import (
     unique_email,
     user_row,
 )
+from tests.mail_support import mail_queue  # noqa: F401 - fixture
 
 
 @pytest.mark.no_database
@@ -220,6 +224,27 @@ def test_an_account_cannot_mail_bomb_its_address_with_password_changes(
     assert "too often" in refused.text
     assert password_hash(dbengine, user_row(dbengine, email).id) == old_hash
     assert len(smtp_server.wait_for(5)) == 5
+
+
+def test_an_account_stored_beyond_ascii_changes_its_password_without_a_notice(
+    make_app, smtp_server, mail_queue, dbengine, caplog
+):
+    # An address stored before addresses were made ASCII cannot be mailed (no
+    # SMTPUTF8): the change goes through, the notice is logged as not sent,
+    # and nothing is queued to fail on every run of the queue.
+    email = "\u00c9lodie@example.com"
+    user_id = old_account(dbengine, email)
+    browser = make_app()
+    assert signin(browser, email, GOOD_PASSWORD).location == "http://localhost"
+    old_hash = password_hash(dbengine, user_id)
+
+    change_password(browser, OTHER_PASSWORD, status=303)
+
+    assert password_hash(dbengine, user_id) != old_hash
+    assert mail_queue.files("new") == []
+    assert mail_queue.deliver(browser) == 0
+    assert smtp_server.messages == []
+    assert "recipient's address is not ASCII" in caplog.text
 
 
 def test_a_password_change_without_the_csrf_token_changes_nothing(
